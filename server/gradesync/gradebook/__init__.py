@@ -1,0 +1,1 @@
+"""Reading, validating and writing teachers' gradebooks (Circular 22 and 27)."""

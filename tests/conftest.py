@@ -1,0 +1,10 @@
+"""Shared test set-up.
+
+xlwings only turns ``@script`` into a real decorator when this is set before
+its first import, so it goes here, before anything imports xlwings.
+"""
+
+import os
+
+os.environ.setdefault("XLWINGS_ON_SERVER", "true")
+os.environ.setdefault("XLWINGS_LICENSE_KEY", "noncommercial")

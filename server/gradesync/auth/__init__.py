@@ -1,0 +1,1 @@
+"""API tokens, principals and school scoping."""

@@ -1,0 +1,1 @@
+"""Uploaded workbooks: durable store, inspection, parsing, staging, status, marked-up copy."""

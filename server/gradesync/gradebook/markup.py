@@ -218,7 +218,7 @@ def _rebuild(data: bytes) -> openpyxl.Workbook:
             for c, value in enumerate(values, start=1):
                 if value != "" and value is not None:
                     _put(target.cell(r, c), value)
-        for (r0, c0), (r1, c1) in sheet.merged_cell_ranges() or ():
+        for (r0, c0), (r1, c1) in sheet.merged_cell_ranges or ():  # None for .ods
             target.merge_cells(
                 start_row=r0 + 1, start_column=c0 + 1, end_row=r1 + 1, end_column=c1 + 1
             )
@@ -241,11 +241,16 @@ def _paint_sheet(
     sheet: Worksheet, marks: list[RowMark], header_row: int | None, notes: Sequence[str]
 ) -> None:
     rows = sorted({m.row for m in marks})
-    if header_row is None:
-        header_row = max(rows[0] - 1, 1) if rows else 1
-    last = _last_used_column(sheet, [header_row, *rows])
-    header = sheet.cell(header_row, last)
-    status_col = last if header.value == STATUS_HEADER else last + 1
+    ours = _find_status_header(sheet, rows[0] if rows else sheet.max_row)
+    if ours is not None:  # a marked-up copy of ours, uploaded again
+        header_row, status_col = ours
+    else:
+        if header_row is None:
+            header_row = max(rows[0] - 1, 1) if rows else 1
+        # The table's width: every row from the header to the last mark, not only
+        # the marked ones, so the column does not move with which rows are marked.
+        last = _last_used_column(sheet, range(header_row, max([header_row, *rows]) + 1))
+        status_col = last + 1
     _put(sheet.cell(header_row, status_col), STATUS_HEADER)
     sheet.cell(header_row, status_col).font = Font(bold=True)
     sheet.column_dimensions[get_column_letter(status_col)].width = 45
@@ -266,9 +271,18 @@ def _paint_sheet(
             _comment(_writable(sheet, sheet[ref]), messages)
 
 
+def _find_status_header(sheet: Worksheet, above: int) -> tuple[int, int] | None:
+    """Row and column of our status header, when an earlier copy put one above ``above``."""
+    for row in sheet.iter_rows(max_row=above):
+        for cell in row:
+            if cell.value == STATUS_HEADER:
+                return cell.row, cell.column
+    return None
+
+
 def _last_used_column(sheet: Worksheet, rows: Iterable[int]) -> int:
     last = 1
-    for r in set(rows):
+    for r in rows:
         for cell in sheet[r]:
             if cell.value is not None and cell.value != "" and cell.column > last:
                 last = cell.column

@@ -1,0 +1,130 @@
+"""The HTTP exchange with the Sở: the only module that imports httpx.
+
+Everything above this module sees :class:`Reply` (status, headers, parsed
+body, and the monotonic instants the exchange started and ended, which the
+clock needs) or :class:`ExchangeFailed` (no HTTP answer at all: reset,
+refused, timeout). Swapping httpx for another client means rewriting this
+file only.
+
+The transport also owns the **one** concurrency limit toward the Sở: a
+semaphore shared by every school and every call of the client, and a
+connection pool of the same size. httpx's pool degrades sharply past about
+32 concurrent requests (encode/httpx#3215; see ``bench/push_client.py``), so
+the limit is capped at :data:`MAX_CONCURRENCY`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+
+MAX_CONCURRENCY = 32
+
+
+@dataclass(frozen=True, slots=True)
+class Reply:
+    """One HTTP answer from the Sở.
+
+    ``body`` is the decoded JSON, or ``None`` when the body was empty or not
+    JSON (``raw`` keeps the bytes for diagnostics; never log it: it may carry
+    names and scores). ``sent`` and ``received`` are :func:`time.monotonic`
+    instants bracketing the exchange.
+    """
+
+    status: int
+    headers: Mapping[str, str]
+    body: Any
+    raw: bytes
+    sent: float
+    received: float
+
+    @property
+    def round_trip(self) -> float:
+        return self.received - self.sent
+
+    def error_code(self) -> str | None:
+        """The ``"error"`` field of a JSON object body, if any."""
+        if isinstance(self.body, dict):
+            code = self.body.get("error")
+            return code if isinstance(code, str) else None
+        return None
+
+
+class ExchangeFailed(Exception):
+    """No HTTP answer: the connection was refused, reset or timed out.
+
+    The request may or may not have reached the Sở (a reset after storing is
+    indistinguishable from one before), so callers treat it as transient and
+    rely on the Sở's upserts to make a replay safe.
+    """
+
+
+class Transport:
+    """A pooled HTTP client bounded to ``max_concurrency`` requests in flight."""
+
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        max_concurrency: int = 16,
+        timeout: float = 30.0,
+        http_transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        if not 1 <= max_concurrency <= MAX_CONCURRENCY:
+            raise ValueError(f"max_concurrency must be in 1..{MAX_CONCURRENCY}")
+        self._semaphore = asyncio.Semaphore(max_concurrency)
+        self._http = httpx.AsyncClient(
+            base_url=base_url.rstrip("/"),
+            timeout=httpx.Timeout(timeout),
+            limits=httpx.Limits(
+                max_connections=max_concurrency, max_keepalive_connections=max_concurrency
+            ),
+            transport=http_transport,
+            follow_redirects=False,
+        )
+
+    async def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, str] | None = None,
+        json_body: Any = None,
+        form: Mapping[str, str] | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> Reply:
+        """Send one request and return its answer, whatever its status.
+
+        Raises :class:`ExchangeFailed` when there is no answer to return.
+        """
+        content: bytes | None = None
+        all_headers = dict(headers or {})
+        if json_body is not None:
+            content = json.dumps(json_body, ensure_ascii=False, separators=(",", ":")).encode()
+            all_headers["Content-Type"] = "application/json"
+        async with self._semaphore:
+            sent = time.monotonic()
+            try:
+                response = await self._http.request(
+                    method, path, params=params, content=content, data=form, headers=all_headers
+                )
+            except httpx.TransportError as exc:
+                # The type name says what happened (ReadTimeout, RemoteProtocolError…)
+                # without echoing the request, which may carry secrets or grades.
+                raise ExchangeFailed(type(exc).__name__) from exc
+            received = time.monotonic()
+        raw = response.content
+        try:
+            body = json.loads(raw) if raw else None
+        except ValueError:
+            body = None
+        return Reply(response.status_code, response.headers, body, raw, sent, received)
+
+    async def aclose(self) -> None:
+        await self._http.aclose()

@@ -8,3 +8,6 @@ import os
 
 os.environ.setdefault("XLWINGS_ON_SERVER", "true")
 os.environ.setdefault("XLWINGS_LICENSE_KEY", "noncommercial")
+
+# The Sở simulator as a process, and its /_sim/ controls (fixtures `simulator`, …).
+pytest_plugins = ["tests.fixtures.simulator"]

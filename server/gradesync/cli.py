@@ -14,6 +14,7 @@ import sys
 
 # command name -> module that registers it
 COMMANDS: dict[str, str] = {
+    "simulator": "gradesync.so.simulator.cli",
 }
 
 

@@ -15,6 +15,8 @@ import sys
 # command name -> module that registers it
 COMMANDS: dict[str, str] = {
     "simulator": "gradesync.so.simulator.cli",
+    "check": "gradesync.gradebook.check",
+    "template": "gradesync.gradebook.templates",
 }
 
 

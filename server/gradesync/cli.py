@@ -17,6 +17,9 @@ COMMANDS: dict[str, str] = {
     "simulator": "gradesync.so.simulator.cli",
     "check": "gradesync.gradebook.check",
     "template": "gradesync.gradebook.templates",
+    "serve": "gradesync.core.serve",
+    "school": "gradesync.schools.cli",
+    "token": "gradesync.auth.cli",
 }
 
 

@@ -115,6 +115,7 @@ class GradebookRecord(SQLModel, table=True):
     semester: str | None = Field(default=None, sa_column=Column(String(8)))
     level: str | None = Field(default=None, sa_column=Column(String(24)))
     grade: int | None = Field(default=None, sa_column=Column(Integer))
+    header_row: int | None = Field(default=None, sa_column=Column(Integer))  # 1-based
     rows: int = Field(default=0, sa_column=Column(Integer, nullable=False))
     valid: int = Field(default=0, sa_column=Column(Integer, nullable=False))
     invalid: int = Field(default=0, sa_column=Column(Integer, nullable=False))

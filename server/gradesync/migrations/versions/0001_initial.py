@@ -89,6 +89,7 @@ def upgrade() -> None:
         sa.Column("semester", sa.String(length=8), nullable=True),
         sa.Column("level", sa.String(length=24), nullable=True),
         sa.Column("grade", sa.Integer(), nullable=True),
+        sa.Column("header_row", sa.Integer(), nullable=True),
         sa.Column("rows", sa.Integer(), nullable=False),
         sa.Column("valid", sa.Integer(), nullable=False),
         sa.Column("invalid", sa.Integer(), nullable=False),

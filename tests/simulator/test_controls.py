@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+import sys
+from collections import Counter
 from pathlib import Path
 
 import httpx
@@ -99,3 +102,25 @@ def test_duplicate_writes_count_only_resends_of_acknowledged_data(
     counters = simulator.counters()
     assert counters["duplicate_writes"] == 1
     assert counters["records"]["unchanged"] == 1
+
+
+def test_the_gradesync_command_runs_the_simulator(simulator_factory) -> None:
+    control = simulator_factory(command=(sys.executable, "-m", "gradesync.cli", "simulator"))
+    assert control.config()["mode"] == "partial"
+
+
+def test_concurrent_batches_are_each_judged_and_stored_whole(
+    simulator: SimulatorControl, so: httpx.Client
+) -> None:
+    """Eight clients write the same 40 students at once; every record is accounted for."""
+    token = so.headers["Authorization"]
+
+    async def run() -> list[httpx.Response]:
+        async with httpx.AsyncClient(base_url=simulator.url, headers={"Authorization": token}) as c:
+            bodies = [batch([score(n, ck=k) for n in range(40)]) for k in range(8)]
+            return await asyncio.gather(*(c.post("/api/v1/grades/batch", json=b) for b in bodies))
+
+    responses = asyncio.run(run())
+    actions = Counter(r["action"] for resp in responses for r in resp.json()["results"])
+    assert actions == {"created": 40, "updated": 7 * 40}
+    assert sum(r["writes"] for r in simulator.store()) == 8 * 40

@@ -19,11 +19,12 @@ back exactly:
   reader treats a formula without a cached value as "not entered", and the
   average is recomputed from the scores anyway.
 
-A hidden sheet :data:`META_SHEET` holds the metadata as key/value rows (see
-:func:`read_metadata`); the add-in and the reader recognise templates by it.
+A hidden sheet :data:`META_SHEET` holds the metadata as ``label | value`` rows
+and a ``Trang | Môn`` table (see ``_write_metadata``); the add-in and the
+reader recognise templates by it (:func:`template_version`).
 
 Public API: :class:`TemplateSpec`, :func:`build_template`,
-:func:`write_template`, :class:`TemplateMetadata`, :func:`read_metadata`,
+:func:`write_template`, :func:`template_version`, :data:`SAMPLES`, :func:`write_samples`,
 :data:`META_SHEET`, :data:`TEMPLATE_VERSION`, :class:`TemplateError`,
 :func:`register` (the CLI command).
 """
@@ -36,7 +37,7 @@ import re
 import sys
 import zipfile
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
@@ -47,7 +48,7 @@ from openpyxl.worksheet.datavalidation import DataValidation
 from openpyxl.worksheet.worksheet import Worksheet
 
 from gradesync.gradebook.catalog import Catalog, Subject, load_catalog
-from gradesync.gradebook.model import Hints, Level, SubjectKind
+from gradesync.gradebook.model import Level, SubjectKind
 
 META_SHEET = "_gradesync"
 TEMPLATE_VERSION = "1"
@@ -98,51 +99,18 @@ class TemplateSpec:
         return f"BangDiem_{safe_class}{subject}_{self.semester}_{self.school_year}.xlsx"
 
 
-@dataclass(slots=True)
-class TemplateMetadata:
-    """What :data:`META_SHEET` says; ``sheets`` maps a sheet name to its subject code."""
+def template_version(rows: Sequence[Sequence[object]]) -> str | None:
+    """The template version when ``rows`` (a sheet's values) are our metadata sheet, else None.
 
-    version: str
-    school_year: str | None = None
-    semester: str | None = None
-    class_name: str | None = None
-    school_id: str | None = None
-    school_name: str | None = None
-    sheets: dict[str, str] = field(default_factory=dict)
-
-    def hints_for(self, sheet: str) -> Hints:
-        return Hints(self.school_year, self.semester, self.class_name, self.sheets.get(sheet))
-
-
-def read_metadata(rows: Sequence[Sequence[object]]) -> TemplateMetadata | None:
-    """Parse the cell values of a :data:`META_SHEET` (as python-calamine returns them).
-
-    Layout: ``A1 = "gradesync-template"``, ``B1`` = version; then one
-    ``key | value`` row each for ``school_year``, ``semester``, ``class_name``,
-    ``school_id``, ``school_name``; then ``sheet | <sheet name> | <subject
-    code>`` for every grade sheet. Unknown keys are ignored (later versions
-    may add some). ``None`` when the rows are not such a sheet.
+    Only recognition lives here; the reader reads the sheet's contents
+    (``metadata.read_metadata_sheet``) like any workbook's metadata sheet.
     """
-    if not rows or not rows[0] or str(rows[0][0]).strip() != MARKER:
+    if not rows or len(rows[0]) < 2 or str(rows[0][0]).strip() != MARKER:
         return None
-    meta = TemplateMetadata(version=_text(rows[0], 1) or "")
-    for row in rows[1:]:
-        key_ = _text(row, 0)
-        if key_ == "sheet" and _text(row, 1):
-            meta.sheets[_text(row, 1) or ""] = _text(row, 2) or ""
-        elif key_ in {"school_year", "semester", "class_name", "school_id", "school_name"}:
-            setattr(meta, key_, _text(row, 1))
-    return meta
-
-
-def _text(row: Sequence[object], i: int) -> str | None:
-    if i >= len(row) or row[i] is None or row[i] == "":
-        return None
-    value = row[i]
-    # Never let Excel's float view of a code ("12.6" typed as a number) change it.
-    if isinstance(value, float) and value.is_integer():
-        value = int(value)
-    return str(value).strip()
+    version = rows[0][1]
+    if isinstance(version, float) and version.is_integer():
+        version = int(version)
+    return str(version).strip()
 
 
 # --- building ----------------------------------------------------------------
@@ -174,6 +142,27 @@ def write_template(spec: TemplateSpec, out: Path | IO[bytes], catalog: Catalog |
         out.write_bytes(data)
     else:
         out.write(data)
+
+
+SAMPLES = (
+    # a lower-secondary class, every subject
+    TemplateSpec("6A1", "2025-2026", "HK1", school_name="Trường THCS Mẫu"),
+    # an upper-secondary class × subject
+    TemplateSpec("10A1", "2025-2026", "HK1", ("TOAN",), school_name="Trường THPT Mẫu"),
+    # a primary class at the end of semester 1
+    TemplateSpec("4A", "2025-2026", "CK1", school_name="Trường Tiểu học Mẫu"),
+)
+"""The templates committed under ``templates/`` (a test checks they are current)."""
+
+
+def write_samples(directory: Path) -> list[Path]:
+    """Write :data:`SAMPLES` into ``directory``; returns the paths written."""
+    paths = []
+    for spec in SAMPLES:
+        path = directory / spec.filename()
+        write_template(spec, path)
+        paths.append(path)
+    return paths
 
 
 def _resolve(spec: TemplateSpec, catalog: Catalog) -> tuple[list[Subject], Level]:
@@ -219,19 +208,29 @@ def _sheet_name(subject: Subject, taken: dict[str, str]) -> str:
 
 
 def _write_metadata(ws: Worksheet, spec: TemplateSpec, sheets: dict[str, str]) -> None:
+    """Vietnamese ``label | value`` rows, then a ``Trang | Môn`` table, one row per sheet.
+
+    The labels are those the reader's metadata-sheet parser knows, so the
+    same parser serves templates and other tools' metadata sheets; A1 holds
+    :data:`MARKER` and B1 the version.
+    """
     ws.append([MARKER, TEMPLATE_VERSION])
-    ws.append(["school_year", spec.school_year])
-    ws.append(["semester", spec.semester])
-    ws.append(["class_name", spec.class_name])
-    ws.append(["school_id", spec.school_id])
-    ws.append(["school_name", spec.school_name])
+    ws.append(["Năm học", spec.school_year])
+    ws.append(["Học kỳ", spec.semester])
+    ws.append(["Lớp", spec.class_name])
+    ws.append(["Mã trường", spec.school_id])
+    ws.append(["Trường", spec.school_name])
+    ws.append([])
+    ws.append(["Trang", "Môn"])
     for name, code in sheets.items():
-        ws.append(["sheet", name, code])
+        ws.append([name, code])
     for row in ws.iter_rows():
         for cell in row:
             cell.number_format = "@"  # "12.6" must stay the class name, not a number
             if cell.value is not None:
                 cell.data_type = "s"
+    ws.column_dimensions["A"].width = 24
+    ws.column_dimensions["B"].width = 24
     ws.sheet_state = "hidden"
     ws.protection.sheet = True
 

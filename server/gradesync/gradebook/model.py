@@ -77,6 +77,10 @@ class GradeRow:
     tb: Decimal | None = None  # ĐTBmhk as written in the sheet (never trusted)
     # Secondary, comment subjects
     result: str | None = None  # "Đ" / "CĐ"
+    # …and their per-assessment ratings, when the sheet has them (Đ / CĐ)
+    tx_results: list[str] = field(default_factory=list)
+    gk_result: str | None = None
+    ck_result: str | None = None
     # Primary (Circular 27)
     level: str | None = None  # "T" / "H" / "C" for subjects and activities
     score: int | None = None  # periodic test score, a whole number
@@ -104,8 +108,16 @@ class Gradebook:
     level: Level | None = None
     grade: int | None = None  # the leading number of the class name
     header_row: int | None = None  # 1-based row of the (last) header row
+    # role -> A1 cell of its header ("student_id", "gk", "tx.0", …); empty when
+    # the gradebook was not read from a sheet (then the rules skip column checks)
+    columns: dict[str, str] = field(default_factory=dict)
     rows: list[GradeRow] = field(default_factory=list)
     findings: list[Finding] = field(default_factory=list)  # about the sheet, not a row
+
+    @property
+    def has_errors(self) -> bool:
+        """Does a sheet-level error (unknown class, missing column, …) block the whole book?"""
+        return any(f.is_error for f in self.findings)
 
     @property
     def valid_rows(self) -> list[GradeRow]:

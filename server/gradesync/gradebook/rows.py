@@ -1,0 +1,275 @@
+"""The data rows of one mapped table → :class:`~gradesync.gradebook.model.GradeRow`.
+
+This is the hot loop of reading (a school workbook has tens of thousands of
+rows), so a :class:`RowReader` is built once per sheet with plain column
+indexes and the per-cell work is a memoised parse (:mod:`.values`). Only
+problems that need the raw cell are reported here (text in a score cell, an
+id Excel turned into a number); everything about parsed values is the rules'.
+
+Reading stops at a totals or signature block (a row without an id whose
+text says "Tổng", "Người lập", "…, ngày … tháng …", …); blank rows inside the
+table are skipped.
+"""
+
+from __future__ import annotations
+
+import re
+
+from gradesync.gradebook.codes import finding, show
+from gradesync.gradebook.headers import Column, column_letter
+from gradesync.gradebook.model import Finding, GradeRow
+from gradesync.gradebook.text import fold, key
+from gradesync.gradebook.values import (
+    LEVELS,
+    QUALITY_RATINGS,
+    RESULTS,
+    ScoreProblem,
+    is_blank,
+    parse_id,
+    parse_rating,
+    parse_score,
+    parse_scores,
+    truthy_mark,
+)
+
+__all__ = ["FIELD_LABELS", "RowReader"]
+
+FIELD_LABELS = {"tx": "ĐĐGtx", "gk": "ĐĐGgk", "ck": "ĐĐGck", "tb": "ĐTBmhk", "result": "Đánh giá"}
+
+_FOOTER = re.compile(
+    r"^(?:tong|cong|nguoi lap|nguoi ghi|giao vien|gvbm|gvcn|hieu truong|xac nhan|ky ten|"
+    r"thong ke|so luong|so hs|si so|ti le|ty le|trung binh|luu y|danh sach co)"
+    r"|ngay\s*\S*\s*thang"
+)
+_NOTE_EXEMPT = re.compile(r"mien|khuyet tat")
+
+
+def _is_footer(row: list[object]) -> bool:
+    for value in row:
+        if isinstance(value, str) and value.strip() and _FOOTER.search(fold(value.strip())):
+            return True
+    return False
+
+
+class RowReader:
+    """Reads the rows of one sheet whose columns are already mapped."""
+
+    def __init__(
+        self,
+        sheet: str,
+        mode: str,
+        columns: list[Column],
+        tx: list[Column],
+        subject_name: str | None,
+    ) -> None:
+        self.sheet = sheet
+        self.mode = mode  # "score" | "comment" | "primary"
+        self.subject_name = subject_name or "này"
+        by_role = {c.role: c.index for c in columns}
+        self.id_col = by_role.get("student_id")
+        self.name_col = by_role.get("full_name")
+        self.family_col = by_role.get("family_name")
+        self.given_col = by_role.get("given_name")
+        self.comment_col = by_role.get("comment")
+        self.exempt_col = by_role.get("exempt")
+        self.note_col = by_role.get("note")
+        self.tx_all_col = by_role.get("tx_all")
+        self.singles = [
+            (r, by_role[r]) for r in ("gk", "ck", "tb", "result", "score") if r in by_role
+        ]
+        self.ratings = [(c.role.removeprefix("rating."), c.index, c.header) for c in columns
+                        if c.role.startswith("rating.")]  # fmt: skip
+        self.tx_cols = [c.index for c in tx]
+        mapped = [c.index for c in columns] + self.tx_cols
+        self.width = max(mapped, default=-1) + 1
+        self.mapped = mapped
+        self.letters = [column_letter(i) for i in range(self.width)]
+
+    # -- the loop ---------------------------------------------------------
+    def read(self, rows: list[list[object]], start: int) -> list[GradeRow]:
+        out: list[GradeRow] = []
+        width, mapped = self.width, self.mapped
+        id_col, name_col = self.id_col, self.name_col
+        for r in range(start, len(rows)):
+            row = rows[r]
+            if len(row) < width:
+                row = [*row, *([None] * (width - len(row)))]
+            ident = row[id_col] if id_col is not None else None
+            name = row[name_col] if name_col is not None else None
+            if is_blank(ident):
+                if _is_footer(row):
+                    break
+                if is_blank(name) and all(is_blank(row[i]) for i in mapped):
+                    continue
+            out.append(self._row(row, r + 1))
+        return out
+
+    def _row(self, row: list[object], number: int) -> GradeRow:
+        letters = self.letters
+        suffix = str(number)
+        grade_row = GradeRow(self.sheet, number)
+        cells = grade_row.cells
+        problems = grade_row.findings
+
+        if self.id_col is not None:
+            cell = letters[self.id_col] + suffix
+            cells["student_id"] = cell
+            raw = row[self.id_col]
+            ident, problem = parse_id(raw)
+            grade_row.student_id = ident
+            if problem:
+                digits = "10" if not isinstance(raw, float | int) or raw < 1e10 else "12"
+                problems.append(
+                    self._finding(problem, number, cell, value=show(raw), expected=digits)
+                )
+        grade_row.full_name = self._name(row, cells, letters, suffix)
+
+        mode = self.mode
+        for i, col in enumerate(self.tx_cols):
+            raw = row[col]
+            cell = letters[col] + suffix
+            if is_blank(raw):
+                cells.setdefault("tx.empty", cell)
+                continue
+            if isinstance(raw, str) and len(raw.split()) > 1:
+                problems.append(self._finding("TX_TOO_MANY_IN_CELL", number, cell, value=raw))
+                continue
+            self._assessment("tx", raw, cell, number, grade_row, i)
+        if self.tx_all_col is not None:
+            cell = letters[self.tx_all_col] + suffix
+            cells["tx"] = cell
+            if mode == "comment":
+                for token in str(row[self.tx_all_col] or "").split():
+                    self._assessment("tx", token, cell, number, grade_row, None)
+            else:
+                for value, problem, token in parse_scores(row[self.tx_all_col]):
+                    if problem:
+                        problems.append(self._score_problem(problem, "tx", token, cell, number))
+                    else:
+                        grade_row.tx.append(value)  # type: ignore[arg-type]
+        for role, col in self.singles:
+            cell = letters[col] + suffix
+            cells[role] = cell
+            raw = row[col]
+            if not is_blank(raw):
+                self._assessment(role, raw, cell, number, grade_row, None)
+        for rating_key, col, header in self.ratings:
+            raw = row[col]
+            cell = letters[col] + suffix
+            cells[f"rating.{rating_key}"] = cell
+            value, ok = parse_rating(raw, QUALITY_RATINGS)
+            if value:
+                grade_row.ratings[rating_key] = value
+            elif not ok:
+                hint = " H chỉ dùng cho môn học." if key(str(raw)) == "h" else ""
+                problems.append(
+                    self._finding(
+                        "RATING_INVALID",
+                        number,
+                        cell,
+                        field=header,
+                        allowed="T, Đ hoặc C",
+                        value=show(raw),
+                        hint=hint,
+                    )
+                )
+        if self.comment_col is not None:
+            raw = row[self.comment_col]
+            cells["comment"] = letters[self.comment_col] + suffix
+            if not is_blank(raw):
+                grade_row.comment = str(raw).strip()
+        if self.exempt_col is not None and truthy_mark(row[self.exempt_col]):
+            grade_row.exempt = True
+            cells["exempt"] = letters[self.exempt_col] + suffix
+        if self.note_col is not None:
+            note = row[self.note_col]
+            if isinstance(note, str) and _NOTE_EXEMPT.search(fold(note)):
+                grade_row.exempt = True
+                cells["exempt"] = letters[self.note_col] + suffix
+        return grade_row
+
+    # -- pieces -----------------------------------------------------------
+    def _name(self, row: list[object], cells: dict[str, str], letters: list[str], n: str) -> str:
+        if self.name_col is not None:
+            cells["full_name"] = letters[self.name_col] + n
+            raw = row[self.name_col]
+            return "" if is_blank(raw) else " ".join(str(raw).split())
+        parts = []
+        for col in (self.family_col, self.given_col):
+            if col is not None and not is_blank(row[col]):
+                parts.append(" ".join(str(row[col]).split()))
+        if self.family_col is not None:
+            cells["full_name"] = letters[self.family_col] + n
+        return " ".join(parts)
+
+    def _assessment(
+        self, role: str, raw: object, cell: str, number: int, row: GradeRow, tx_index: int | None
+    ) -> None:
+        """One non-blank assessment cell, read the way this sheet's mode says."""
+        if self.mode == "comment":
+            value, ok = parse_rating(raw, RESULTS)
+            if not ok:
+                row.findings.append(self._rating_problem(role, raw, cell, number))
+            elif role == "tx":
+                row.cells[f"tx.{len(row.tx_results)}"] = cell
+                row.tx_results.append(value)  # type: ignore[arg-type]
+            elif role == "gk":
+                row.gk_result = value
+            elif role == "ck":
+                row.ck_result = value
+            else:
+                row.result = value
+            return
+        if self.mode == "primary" and role == "result":
+            value, ok = parse_rating(raw, LEVELS)
+            if ok:
+                row.level = value
+            else:
+                hint = " Đ chỉ dùng cho phẩm chất, năng lực." if key(str(raw)) == "d" else ""
+                row.findings.append(
+                    self._finding(
+                        "RATING_INVALID",
+                        number,
+                        cell,
+                        field="Mức đạt được",
+                        allowed="T, H hoặc C",
+                        value=show(raw),
+                        hint=hint,
+                    )
+                )
+            return
+        value, problem = parse_score(raw)
+        if problem:
+            row.findings.append(self._score_problem(problem, role, raw, cell, number))
+        elif role == "tx":
+            row.cells[f"tx.{len(row.tx)}"] = cell
+            row.tx.append(value)  # type: ignore[arg-type]
+        elif role == "score":
+            if value != value.to_integral_value():  # type: ignore[union-attr]
+                row.findings.append(
+                    self._finding("SCORE_NOT_WHOLE", number, cell, value=show(value))
+                )
+            else:
+                row.score = int(value)  # type: ignore[arg-type]
+        else:
+            setattr(row, role, value)
+
+    def _score_problem(self, problem: str, role: str, raw: object, cell: str, n: int) -> Finding:
+        label = FIELD_LABELS.get(role, "kiểm tra định kỳ")
+        if problem == ScoreProblem.RATING:
+            reason = f"môn {self.subject_name} chấm điểm số: ô {label} phải là số từ 0 đến 10"
+            return self._finding("WRONG_ASSESSMENT_KIND", n, cell, value=show(raw), reason=reason)
+        return self._finding("SCORE_NOT_A_NUMBER", n, cell, field=label, value=show(raw))
+
+    def _rating_problem(self, role: str, raw: object, cell: str, n: int) -> Finding:
+        label = FIELD_LABELS.get(role, role)
+        if parse_score(raw)[0] is not None:
+            reason = (
+                f"môn {self.subject_name} đánh giá bằng nhận xét: ô {label} chỉ ghi Đ (Đạt) "
+                "hoặc CĐ (Chưa đạt), không ghi điểm số"
+            )
+            return self._finding("WRONG_ASSESSMENT_KIND", n, cell, value=show(raw), reason=reason)
+        return self._finding("RESULT_INVALID", n, cell, field=label, value=show(raw))
+
+    def _finding(self, code: str, row: int, cell: str, **fields: object) -> Finding:
+        return finding(code, sheet=self.sheet, row=row, cell=cell, **fields)

@@ -55,7 +55,8 @@ class Settler:
 
     ``record_error(index, code, so_message)`` and ``gradebook_error(code)``
     build the Vietnamese :class:`RecordError` (they know the records and the
-    gradebook; this module does not).
+    gradebook; this module does not). ``may_start()``, asked before each
+    call, returns a halt to stop at (for example a window about to close).
     """
 
     def __init__(
@@ -65,8 +66,10 @@ class Settler:
         limit: BatchLimit,
         record_error: Callable[[int, str, str | None], RecordError],
         gradebook_error: Callable[[str], RecordError],
+        may_start: Callable[[], Halt | None] = lambda: None,
     ) -> None:
         self._send = send
+        self._may_start = may_start
         self._limit = limit
         self._record_error = record_error
         self._gradebook_error = gradebook_error
@@ -91,6 +94,9 @@ class Settler:
             return False
         if known_bad:
             await self._isolate(indices)
+            return False
+        self.halt = self.halt or self._may_start()
+        if self._stopped(indices):
             return False
         self.calls += 1
         verdict = await self._send(indices)

@@ -23,6 +23,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 
@@ -150,9 +151,12 @@ class SoClient:
             "subject_code": key.subject_code,
         }
 
-        async def send(indices: list[int]) -> BatchVerdict:
+        def may_start() -> Halt | None:
             if window is not None and self.clock.synced and not self.is_window_open(window):
-                return Halted(WindowClosed(window.opens_at, window.closes_at))
+                return WindowClosed(window.opens_at, window.closes_at)
+            return None
+
+        async def send(indices: list[int]) -> BatchVerdict:
             batch = [records[i] for i in indices]
             body = {**head, "records": batch}
             # One key per batch, kept across its retries: a Sở that dedups by it may
@@ -178,6 +182,7 @@ class SoClient:
             self.batch_limit,
             lambda index, code, text: record_error(code, key, records[index], text),
             lambda code: RecordError(code, gradebook_message(code, key)),
+            may_start,
         )
         outcomes = await settler.run()
         return PushResult(outcomes, settler.halt, settler.calls)
@@ -191,14 +196,16 @@ class SoClient:
         return parse_windows(body)
 
     async def classes(self, creds: SchoolCredentials, school_year: str) -> list[ClassInfo]:
-        path = f"/api/v1/schools/{creds.school_id}/classes"
+        path = f"/api/v1/schools/{quote(creds.school_id, safe='')}/classes"
         return parse_classes(await self._read(creds, path, {"school_year": school_year}))
 
     async def students(
         self, creds: SchoolCredentials, school_year: str, class_name: str
     ) -> list[Student]:
-        path = f"/api/v1/schools/{creds.school_id}/classes/{class_name}/students"
-        return parse_students(await self._read(creds, path, {"school_year": school_year}))
+        school, name = quote(creds.school_id, safe=""), quote(class_name, safe="")
+        path = f"/api/v1/schools/{school}/classes/{name}/students"
+        key = GradebookKey(school_year, "", class_name, "")
+        return parse_students(await self._read(creds, path, {"school_year": school_year}, key))
 
     async def read_back(self, creds: SchoolCredentials, key: GradebookKey) -> list[dict[str, Any]]:
         """The records the Sở holds for ``key``, as it returns them."""
@@ -252,7 +259,7 @@ class SoClient:
             if isinstance(verdict, Halted):
                 raise _Halt(verdict.halt)
             if isinstance(verdict, GradebookRefused):
-                message = gradebook_message(verdict.code, key or _roster_key(params))
+                message = gradebook_message(verdict.code, key or GradebookKey("", "", "", ""))
                 raise _Halt(RecordError(verdict.code, message))
             if not isinstance(reply.body, dict):
                 raise Transient(f"HTTP {reply.status}, malformed body")
@@ -346,8 +353,3 @@ class _Halt(Exception):
     def __init__(self, halt: Halt | RecordError) -> None:
         super().__init__(type(halt).__name__)
         self.halt = halt
-
-
-def _roster_key(params: dict[str, str] | None) -> GradebookKey:
-    year = (params or {}).get("school_year", "?")
-    return GradebookKey(year, "?", "?", "?")

@@ -247,10 +247,9 @@ def _paint_sheet(
     else:
         if header_row is None:
             header_row = max(rows[0] - 1, 1) if rows else 1
-        # The table's width: every row from the header to the last mark, not only
-        # the marked ones, so the column does not move with which rows are marked.
-        last = _last_used_column(sheet, range(header_row, max([header_row, *rows]) + 1))
-        status_col = last + 1
+        status_col = _table_width(sheet, header_row, max([header_row, *rows])) + 1
+        while isinstance(sheet.cell(header_row, status_col), MergedCell):
+            status_col += 1  # never write into someone's merged block
     _put(sheet.cell(header_row, status_col), STATUS_HEADER)
     sheet.cell(header_row, status_col).font = Font(bold=True)
     sheet.column_dimensions[get_column_letter(status_col)].width = 45
@@ -278,6 +277,19 @@ def _find_status_header(sheet: Worksheet, above: int) -> tuple[int, int] | None:
             if cell.value == STATUS_HEADER:
                 return cell.row, cell.column
     return None
+
+
+def _table_width(sheet: Worksheet, header_row: int, last_row: int) -> int:
+    """The last column of the table: used cells from the row above the header
+    (a two-row header's group row) to the last marked row, and merged header
+    cells. Every row counts, not only the marked ones, so the status column
+    does not move with which rows are marked, and an empty column under a
+    header is still part of the table."""
+    last = _last_used_column(sheet, range(max(header_row - 1, 1), last_row + 1))
+    for merged in sheet.merged_cells.ranges:
+        if merged.min_row <= header_row <= merged.max_row:
+            last = max(last, merged.max_col)
+    return last
 
 
 def _last_used_column(sheet: Worksheet, rows: Iterable[int]) -> int:

@@ -15,7 +15,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from gradesync.core.bootstrap import open_database, secret_box
-from gradesync.core.errors import install_error_handlers
+from gradesync.core.errors import CatchAllMiddleware, install_error_handlers
 from gradesync.core.logging import RequestIdMiddleware, configure_logging
 from gradesync.core.settings import Settings
 from gradesync.files.endpoints import router as files_router
@@ -67,6 +67,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.files = FileService(db, store, settings, executor)
 
     install_error_handlers(app)
+    app.add_middleware(CatchAllMiddleware)  # inside: the request id is still known
     app.add_middleware(RequestIdMiddleware)
 
     @app.get("/healthz", tags=["health"], summary="Máy chủ đang chạy")

@@ -69,7 +69,8 @@ def build_class_workbook(
             r = HEADER_ROW + i
             ws.cell(r, 1, i)
             ws.cell(r, 2, st.student_id)
-            ws.cell(r, 3, st.name)
+            name = ws.cell(r, 3, st.name)
+            name.data_type = "s"  # text, even when it looks like a formula (as typed data can)
             for j, v in enumerate(st.tx):
                 ws.cell(r, 4 + j, v)
             ws.cell(r, 8, st.gk)

@@ -9,6 +9,7 @@ trace.
 from __future__ import annotations
 
 import logging
+import traceback
 from collections.abc import Mapping
 from typing import Any
 
@@ -16,6 +17,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from gradesync.core.logging import current_request_id
 
@@ -102,7 +104,10 @@ def _describe_validation_error(err: Mapping[str, Any]) -> str:
 
 
 def install_error_handlers(app: FastAPI) -> None:
-    """Route every error — ours, routing, validation, unhandled — into the one shape."""
+    """Route our errors, routing errors and validation errors into the one shape.
+
+    Unhandled exceptions are :class:`CatchAllMiddleware`'s job.
+    """
 
     @app.exception_handler(ApiError)
     async def _api_error(_request: Request, exc: ApiError) -> JSONResponse:
@@ -128,20 +133,48 @@ def install_error_handlers(app: FastAPI) -> None:
         message = "Tham số không hợp lệ: " + "; ".join(parts) + "."
         return error_response(422, "INVALID_REQUEST", message)
 
-    @app.exception_handler(Exception)
-    async def _unhandled(request: Request, exc: Exception) -> JSONResponse:
-        request_id = current_request_id()
-        # Type and location only: exception text may quote personal data.
-        log.error(
-            "unhandled %s on %s %s",
-            type(exc).__name__,
-            request.method,
-            request.url.path,
-            exc_info=(type(exc), exc, None),
-        )
-        return error_response(
-            500,
-            "INTERNAL_ERROR",
-            "Máy chủ gặp lỗi ngoài dự kiến; dữ liệu đã lưu không bị ảnh hưởng. "
-            f"Hãy thử lại sau ít phút, nếu vẫn lỗi hãy báo quản trị kèm mã yêu cầu {request_id}.",
-        )
+
+class CatchAllMiddleware:
+    """Turns an unhandled exception into the generic 500 (pure ASGI, inside the request id).
+
+    Starlette's own ``Exception`` handler runs outermost, after the request-id
+    context is gone; catching here keeps the id in the log line, the message
+    and the ``X-Request-ID`` header. The log line carries the exception type
+    and traceback but not its text, which may quote personal data.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def tracking_send(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, receive, tracking_send)
+        except Exception as exc:
+            log.error(
+                "unhandled %s on %s %s\n%s",
+                type(exc).__name__,
+                scope.get("method"),
+                scope.get("path"),
+                "".join(traceback.format_tb(exc.__traceback__)).rstrip(),
+            )
+            if started:
+                raise  # too late for a JSON body; the server drops the connection
+            response = error_response(
+                500,
+                "INTERNAL_ERROR",
+                "Máy chủ gặp lỗi ngoài dự kiến; dữ liệu đã lưu không bị ảnh hưởng. Hãy thử lại "
+                "sau ít phút, nếu vẫn lỗi hãy báo quản trị kèm mã yêu cầu "
+                f"{current_request_id()}.",
+            )
+            await response(scope, receive, send)

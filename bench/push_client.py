@@ -1,0 +1,201 @@
+"""Pushing grades: ``SoClient.push`` against a bare httpx loop, to the simulator process.
+
+Three measurements, all against one ``gradesync simulator`` process on
+loopback with faults off:
+
+1. **Throughput.** The same batches (6 gradebooks × 500 records, batches of
+   100, every round new values so every write is an update) are posted by a
+   bare loop — one ``httpx.AsyncClient``, one token, ``asyncio.Semaphore`` at
+   the same concurrency (16) — and by ``SoClient.push``, alternating within
+   each repetition. Medians of records/s and the ratio (goal: ≥ 0.90).
+2. **Why we cap concurrency.** The bare loop at 8 / 16 / 32 / 64 concurrent
+   requests (pool size = concurrency): p50 / p99 per batch and records/s.
+3. **Isolating bad records in opaque mode.** Batch calls ``SoClient.push``
+   needs to settle 100 records with ``k`` bad ones (random places, several
+   trials) against the information bound ``k · log2(100 / k)``.
+
+``python -m bench push_client`` or ``python -m bench.push_client [--quick]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import math
+import random
+import statistics
+import time
+from collections.abc import Coroutine
+from typing import Any
+
+import httpx
+from tests.fixtures.simulator import (
+    CLIENT_ID,
+    CLIENT_SECRET,
+    SCHOOL_ID,
+    SCHOOL_YEAR,
+    SimulatorControl,
+    SimulatorProcess,
+    sample_seed,
+    student_id,
+)
+
+from gradesync.so import GradebookKey, RecordError, SchoolCredentials, SoClient
+
+GOAL = 0.90
+STUDENTS = 500
+BATCH = 100
+CONCURRENCY = 16
+CLASSES = {"6A1": 1, "6A2": 2}
+SUBJECTS = ["TOAN", "NGUVAN", "TIENGANH"]
+CREDS = SchoolCredentials(SCHOOL_ID, CLIENT_ID, CLIENT_SECRET)
+
+
+def gradebooks(gk: float) -> dict[GradebookKey, list[dict[str, Any]]]:
+    """Every score gradebook of the two classes, all students, midterm ``gk``."""
+    return {
+        GradebookKey(SCHOOL_YEAR, "HK1", class_name, subject): [
+            {"student_id": student_id(1, index, n), "tx": [8, 7.5, 9, 10], "gk": gk, "ck": 9}
+            for n in range(STUDENTS)
+        ]
+        for class_name, index in CLASSES.items()
+        for subject in SUBJECTS
+    }
+
+
+def batch_bodies(books: dict[GradebookKey, list[dict[str, Any]]]) -> list[dict[str, Any]]:
+    return [
+        {
+            "school_id": SCHOOL_ID,
+            "school_year": key.school_year,
+            "semester": key.semester,
+            "class_name": key.class_name,
+            "subject_code": key.subject_code,
+            "records": records[i : i + BATCH],
+        }
+        for key, records in books.items()
+        for i in range(0, len(records), BATCH)
+    ]
+
+
+async def bare_loop(url: str, bodies: list[dict[str, Any]], concurrency: int) -> list[float]:
+    """Post ``bodies`` with plain httpx; the latency of each batch in seconds."""
+    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+    async with httpx.AsyncClient(base_url=url, limits=limits, timeout=120) as http:
+        form = {"grant_type": "client_credentials", "client_id": CLIENT_ID,
+                "client_secret": CLIENT_SECRET}  # fmt: skip
+        token = (await http.post("/oauth/token", data=form)).json()["access_token"]
+        headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+        gate = asyncio.Semaphore(concurrency)
+        latencies: list[float] = []
+
+        async def post(body: dict[str, Any]) -> None:
+            async with gate:
+                started = time.perf_counter()
+                response = await http.post(
+                    "/api/v1/grades/batch", content=json.dumps(body).encode(), headers=headers
+                )
+                response.json()
+                latencies.append(time.perf_counter() - started)
+                if response.status_code != 200:
+                    raise RuntimeError(f"bare loop got HTTP {response.status_code}")
+
+        await asyncio.gather(*(post(body) for body in bodies))
+        return latencies
+
+
+async def client_push(url: str, books: dict[GradebookKey, list[dict[str, Any]]]) -> None:
+    async with SoClient(url, max_concurrency=CONCURRENCY) as client:
+        results = await asyncio.gather(*(client.push(CREDS, k, r) for k, r in books.items()))
+    if any(r.halt is not None for r in results):
+        raise RuntimeError(f"SoClient halted: {[r.halt for r in results if r.halt]}")
+
+
+def timed(coro: Coroutine[Any, Any, Any]) -> float:
+    started = time.perf_counter()
+    asyncio.run(coro)
+    return time.perf_counter() - started
+
+
+def throughput(sim: SimulatorControl, reps: int) -> None:
+    records = len(SUBJECTS) * len(CLASSES) * STUDENTS
+    bare_rates, ours_rates = [], []
+    gk = 5.0
+    for _ in range(reps):
+        gk = 5.0 if gk >= 9.5 else gk + 0.5
+        bodies = batch_bodies(gradebooks(gk))
+        bare_rates.append(records / timed(bare_loop(sim.url, bodies, CONCURRENCY)))
+        gk += 0.5
+        books = gradebooks(gk)
+        ours_rates.append(records / timed(client_push(sim.url, books)))
+    bare, ours = statistics.median(bare_rates), statistics.median(ours_rates)
+    verdict = "ok" if ours / bare >= GOAL else "BELOW GOAL"
+    print(f"throughput, {records} records in batches of {BATCH}, concurrency {CONCURRENCY}, "
+          f"median of {reps}:")  # fmt: skip
+    print(f"  bare httpx loop   {bare:10,.0f} records/s")
+    print(f"  SoClient.push     {ours:10,.0f} records/s   ratio {ours / bare:.2f} "
+          f"(goal ≥ {GOAL:.2f}: {verdict})")  # fmt: skip
+
+
+def concurrency_sweep(sim: SimulatorControl, copies: int) -> None:
+    """The bare loop posting ``copies`` × 30 batches at once, at several concurrency levels."""
+    bodies = [b for c in range(copies) for b in batch_bodies(gradebooks(5.0 + c * 0.5))]
+    print(f"bare httpx loop by concurrency ({len(bodies)} batches of {BATCH} in one go):")
+    print(f"  {'concurrency':>11} {'p50 ms':>8} {'p99 ms':>8} {'records/s':>10}")
+    for level in (8, 16, 32, 64):
+        started = time.perf_counter()
+        latencies = asyncio.run(bare_loop(sim.url, bodies, level))
+        rate = len(latencies) * BATCH / (time.perf_counter() - started)
+        cuts = statistics.quantiles(latencies, n=100)
+        print(f"  {level:>11} {cuts[49] * 1000:8.0f} {cuts[98] * 1000:8.0f} {rate:10,.0f}")
+
+
+def opaque_isolation(sim: SimulatorControl, trials: int) -> None:
+    sim.configure(mode="atomic-opaque")
+    key = GradebookKey(SCHOOL_YEAR, "HK1", "6A1", "TOAN")
+    rng = random.Random(20261204)
+    print(f"calls to settle 100 records with k bad ones, opaque mode ({trials} trials each):")
+    print(f"  {'k':>3} {'mean':>6} {'max':>4} {'k·log2(100/k)':>14} {'mean/bound':>11}")
+    for k in (1, 2, 5, 10):
+        calls = []
+        for _ in range(trials):
+            sim.reset()
+            bad = set(rng.sample(range(100), k))
+            records = [
+                {"student_id": student_id(1, 1, n), "tx": [8, 9], "gk": 11 if n in bad else 8,
+                 "ck": 9}
+                for n in range(100)
+            ]  # fmt: skip
+            result = asyncio.run(_push_once(sim.url, key, records))
+            assert {i for i, o in enumerate(result.outcomes) if isinstance(o, RecordError)} == bad
+            calls.append(result.calls)
+        bound = k * math.log2(100 / k)
+        mean = statistics.mean(calls)
+        print(f"  {k:>3} {mean:6.1f} {max(calls):>4} {bound:14.1f} {mean / bound:11.2f}")
+    sim.configure(mode="partial")
+
+
+async def _push_once(url: str, key: GradebookKey, records: list[dict[str, Any]]):
+    async with SoClient(url) as client:
+        return await client.push(CREDS, key, records)
+
+
+def run(quick: bool = False) -> None:
+    process = SimulatorProcess(seed=1)
+    sim = SimulatorControl(process.url)
+    try:
+        sim.seed(sample_seed(students_per_class=STUDENTS))
+        timed(bare_loop(sim.url, batch_bodies(gradebooks(4.0)), CONCURRENCY))  # warm-up
+        throughput(sim, reps=3 if quick else 7)
+        concurrency_sweep(sim, copies=4 if quick else 10)
+        opaque_isolation(sim, trials=3 if quick else 10)
+    finally:
+        sim.close()
+        process.stop()
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(prog="python -m bench.push_client", description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="fewer repetitions")
+    run(quick=parser.parse_args().quick)

@@ -171,7 +171,10 @@ def scan_text(text: str, catalog: Catalog, *, anchored: bool) -> Found:
         rest = _PRIMARY_CODE.sub(" ", _HALF.sub(" ", rest))
         rest = re.sub(r"\b(bang\s*diem|so\s*diem|diem|bd|so)\b", " ", rest)
         words = [w for w in re.split(r"[\s_.\-]+", rest) if w]
-        found.subject = _longest_subject(" ".join(words), catalog) if words else None
+        # Unlike a title's "Môn: …", a name need not name a subject at all
+        # ("Sheet1", "data"), so only a recognised subject counts.
+        candidate = _longest_subject(" ".join(words), catalog) if words else None
+        found.subject = candidate if candidate and catalog.find_subject(candidate) else None
     return found
 
 

@@ -131,7 +131,7 @@ class RowReader:
             if is_blank(raw):
                 cells.setdefault("tx.empty", cell)
                 continue
-            if isinstance(raw, str) and len(raw.split()) > 1:
+            if mode == "score" and isinstance(raw, str) and len(raw.split()) > 1:
                 problems.append(self._finding("TX_TOO_MANY_IN_CELL", number, cell, value=raw))
                 continue
             self._assessment("tx", raw, cell, number, grade_row, i)

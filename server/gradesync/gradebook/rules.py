@@ -80,7 +80,7 @@ class _Checker:
         cols = book.columns
         self.known_columns = bool(cols)
         self.has = lambda role: not cols or role in cols
-        self.has_tx = not cols or "tx" in cols or "tx.0" in cols
+        self.has_tx = not cols or "tx_all" in cols or "tx.0" in cols
         self.tx_letters = {_letters(c) for r, c in cols.items() if r.startswith("tx")}
         grade = book.grade
         self.required = (

@@ -28,6 +28,7 @@ MODEL_MODULES = (
     "gradesync.schools.models",
     "gradesync.auth.models",
     "gradesync.files.models",
+    "gradesync.sync.models",
 )
 
 

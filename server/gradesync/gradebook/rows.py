@@ -42,6 +42,7 @@ _FOOTER = re.compile(
     r"|ngay\s*\S*\s*thang"
 )
 _NOTE_EXEMPT = re.compile(r"mien|khuyet tat")
+_TX_KEYS = [f"tx.{i}" for i in range(64)]  # no sheet has more ĐĐGtx columns than that
 
 
 def _is_footer(row: list[object]) -> bool:
@@ -95,8 +96,8 @@ class RowReader:
             if len(row) < width:
                 row = [*row, *([None] * (width - len(row)))]
             ident = row[id_col] if id_col is not None else None
-            name = row[name_col] if name_col is not None else None
-            if is_blank(ident):
+            if ident is None or ident == "" or (ident.__class__ is str and ident.isspace()):
+                name = row[name_col] if name_col is not None else None
                 if _is_footer(row):
                     break
                 if is_blank(name) and all(is_blank(row[i]) for i in mapped):
@@ -125,22 +126,32 @@ class RowReader:
         grade_row.full_name = self._name(row, cells, letters, suffix)
 
         mode = self.mode
-        for i, col in enumerate(self.tx_cols):
+        score_mode = mode == "score"
+        tx = grade_row.tx
+        for col in self.tx_cols:
             raw = row[col]
+            if raw is None or raw == "" or (raw.__class__ is str and raw.isspace()):
+                if "tx.empty" not in cells:
+                    cells["tx.empty"] = letters[col] + suffix
+                continue
             cell = letters[col] + suffix
-            if is_blank(raw):
-                cells.setdefault("tx.empty", cell)
-                continue
-            if mode == "score" and isinstance(raw, str) and len(raw.split()) > 1:
-                problems.append(self._finding("TX_TOO_MANY_IN_CELL", number, cell, value=raw))
-                continue
-            self._assessment("tx", raw, cell, number, grade_row, i)
+            if score_mode:
+                # Fast path: a plain number (memoised); anything else goes the long way.
+                value, problem = parse_score(raw)
+                if value is not None:
+                    cells[_TX_KEYS[len(tx)]] = cell
+                    tx.append(value)
+                    continue
+                if raw.__class__ is str and len(raw.split()) > 1:
+                    problems.append(self._finding("TX_TOO_MANY_IN_CELL", number, cell, value=raw))
+                    continue
+            self._assessment("tx", raw, cell, number, grade_row)
         if self.tx_all_col is not None:
             cell = letters[self.tx_all_col] + suffix
             cells["tx"] = cell
             if mode == "comment":
                 for token in str(row[self.tx_all_col] or "").split():
-                    self._assessment("tx", token, cell, number, grade_row, None)
+                    self._assessment("tx", token, cell, number, grade_row)
             else:
                 for value, problem, token in parse_scores(row[self.tx_all_col]):
                     if problem:
@@ -151,8 +162,14 @@ class RowReader:
             cell = letters[col] + suffix
             cells[role] = cell
             raw = row[col]
-            if not is_blank(raw):
-                self._assessment(role, raw, cell, number, grade_row, None)
+            if raw is None or raw == "" or (raw.__class__ is str and raw.isspace()):
+                continue
+            if score_mode and role != "score":
+                value, problem = parse_score(raw)
+                if value is not None:
+                    setattr(grade_row, role, value)
+                    continue
+            self._assessment(role, raw, cell, number, grade_row)
         for rating_key, col, header in self.ratings:
             raw = row[col]
             cell = letters[col] + suffix
@@ -202,16 +219,14 @@ class RowReader:
             cells["full_name"] = letters[self.family_col] + n
         return " ".join(parts)
 
-    def _assessment(
-        self, role: str, raw: object, cell: str, number: int, row: GradeRow, tx_index: int | None
-    ) -> None:
+    def _assessment(self, role: str, raw: object, cell: str, number: int, row: GradeRow) -> None:
         """One non-blank assessment cell, read the way this sheet's mode says."""
         if self.mode == "comment":
             value, ok = parse_rating(raw, RESULTS)
             if not ok:
                 row.findings.append(self._rating_problem(role, raw, cell, number))
             elif role == "tx":
-                row.cells[f"tx.{len(row.tx_results)}"] = cell
+                row.cells[_TX_KEYS[len(row.tx_results)]] = cell
                 row.tx_results.append(value)  # type: ignore[arg-type]
             elif role == "gk":
                 row.gk_result = value
@@ -242,7 +257,7 @@ class RowReader:
         if problem:
             row.findings.append(self._score_problem(problem, role, raw, cell, number))
         elif role == "tx":
-            row.cells[f"tx.{len(row.tx)}"] = cell
+            row.cells[_TX_KEYS[len(row.tx)]] = cell
             row.tx.append(value)  # type: ignore[arg-type]
         elif role == "score":
             if value != value.to_integral_value():  # type: ignore[union-attr]

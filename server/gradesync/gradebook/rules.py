@@ -28,6 +28,8 @@ ZERO, TEN = Decimal(0), Decimal(10)
 # 20–100 typed for 2.0–10.0 (a lost decimal mark); 11–19 is more likely a slip
 # of the finger than 1.1–1.9, so it stays "out of range".
 TENFOLD_MIN, TENFOLD_MAX = Decimal(20), Decimal(100)
+_NONE: frozenset[str | None] = frozenset()
+_VALID_SCORES = frozenset(Decimal(n) / 10 for n in range(101))  # 0, 0.1, … 10
 _PARSE_CODES = frozenset(
     {
         "SCORE_NOT_A_NUMBER",
@@ -120,7 +122,10 @@ class _Checker:
 
     # -- rows ---------------------------------------------------------------
     def row(self, row: GradeRow) -> None:
-        flagged = {f.cell for f in row.findings if f.code in _PARSE_CODES}
+        # Cells the reader already reported as unreadable: not "missing" as well.
+        flagged = (
+            {f.cell for f in row.findings if f.code in _PARSE_CODES} if row.findings else _NONE
+        )
         self._identity(row)
         if row.exempt:
             row.findings.append(self._f("EXEMPT_STUDENT", row, row.cells.get("exempt")))
@@ -132,7 +137,7 @@ class _Checker:
             self._primary(row, flagged)
 
     def _identity(self, row: GradeRow) -> None:
-        if any(f.code.startswith("ID_") for f in row.findings):
+        if row.findings and any(f.code.startswith("ID_") for f in row.findings):
             return  # the reader saw what Excel did to the id and said so
         cell = row.cells.get("student_id")
         ident = row.student_id
@@ -145,6 +150,8 @@ class _Checker:
             row.findings.append(self._f("ID_MALFORMED", row, cell, value=ident))
 
     def _check_score(self, row: GradeRow, role: str, value: Decimal, cell: str | None) -> bool:
+        if value in _VALID_SCORES:  # the common case: one set lookup
+            return True
         label = FIELD_LABELS[role]
         if value < ZERO or value > TEN:
             if TENFOLD_MIN <= value <= TENFOLD_MAX and value == value.to_integral_value():
@@ -175,18 +182,20 @@ class _Checker:
         cells = row.cells
         ok = True
         for i, value in enumerate(row.tx):
-            ok &= self._check_score(row, "tx", value, cells.get(f"tx.{i}") or cells.get("tx"))
+            if value not in _VALID_SCORES:
+                ok &= self._check_score(row, "tx", value, cells.get(f"tx.{i}") or cells.get("tx"))
         for role in ("gk", "ck"):
-            value = getattr(row, role)
+            value = row.gk if role == "gk" else row.ck
             cell = cells.get(role)
             if value is not None:
-                ok &= self._check_score(row, role, value, cell)
+                if value not in _VALID_SCORES:
+                    ok &= self._check_score(row, role, value, cell)
             elif cell not in flagged and self.has(role) and not row.exempt:
                 row.findings.append(self._f("SCORE_MISSING", row, cell, field=FIELD_LABELS[role]))
                 ok = False
             else:
                 ok = False
-        tx_bad = any(_letters(c) in self.tx_letters for c in flagged if c)
+        tx_bad = bool(flagged) and any(_letters(c) in self.tx_letters for c in flagged if c)
         self._tx_count(row, len(row.tx), tx_bad)
         if ok and row.tb is not None and row.tx and not tx_bad:
             ours = semester_average(row.tx, row.gk, row.ck)  # type: ignore[arg-type]
@@ -202,7 +211,7 @@ class _Checker:
                 )
 
     def _tx_count(self, row: GradeRow, count: int, unreadable: bool) -> None:
-        if self.required is None or not self.has_tx or unreadable:
+        if self.required is None or not self.has_tx or unreadable or count == self.required:
             return
         cells = row.cells
         fields = {"subject": self.subject.name if self.subject else "", "grade": self.book.grade,

@@ -63,10 +63,12 @@ _SPLIT = re.compile(r"[\s;|/]+")
 _TRUTHY = {"x", "co", "mien", "mg", "miengiam", "mienhoc", "kt", "khuyettat", "1", "true"}
 
 _score_cache: dict[object, tuple[Decimal | None, str | None]] = {}
+_rating_cache: dict[tuple[object, int], tuple[str | None, bool]] = {}
 
 
 def is_blank(value: object) -> bool:
-    return value is None or (isinstance(value, str) and not value.strip())
+    # calamine gives "" for an empty cell; the rest is the rare whitespace-only text
+    return value is None or value == "" or (value.__class__ is str and value.isspace())
 
 
 def _decimal_from_number(value: float | int) -> Decimal:
@@ -99,6 +101,10 @@ def parse_score(value: object) -> tuple[Decimal | None, str | None]:
     Accepts numbers, numbers stored as text, decimal comma or dot and stray
     spaces. Booleans and dates are not scores.
     """
+    if value.__class__ is float:  # the common case, and never a bool (True == 1.0)
+        hit = _score_cache.get(value)
+        if hit is not None:
+            return hit
     if value is None or value == "":
         return None, None
     if isinstance(value, bool) or not isinstance(value, str | int | float):
@@ -160,7 +166,7 @@ def parse_id(value: object) -> tuple[str | None, str | None]:
     text = value.strip().lstrip("'").strip()
     if not text:
         return None, None
-    if _SCIENTIFIC.fullmatch(text):
+    if ("e" in text or "E" in text) and _SCIENTIFIC.fullmatch(text):
         return None, IdProblem.SCIENTIFIC
     return text, None
 
@@ -168,10 +174,17 @@ def parse_id(value: object) -> tuple[str | None, str | None]:
 def parse_rating(value: object, scale: dict[str, str]) -> tuple[str | None, bool]:
     """A rating cell → ``(canonical, ok)``: ``("Đ", True)``, ``(None, True)`` when blank,
     ``(None, False)`` when the text is not on ``scale`` (one of the tables above)."""
-    if is_blank(value):
+    if value is None or value == "":
         return None, True
-    found = scale.get(key(str(value)))
-    return found, found is not None
+    memo = (value, id(scale))
+    hit = _rating_cache.get(memo)
+    if hit is None:
+        found = None if is_blank(value) else scale.get(key(str(value)))
+        hit = (found, found is not None or is_blank(value))
+        if len(_rating_cache) > 20_000:
+            _rating_cache.clear()
+        _rating_cache[memo] = hit
+    return hit
 
 
 def truthy_mark(value: object) -> bool:

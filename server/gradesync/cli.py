@@ -20,6 +20,7 @@ COMMANDS: dict[str, str] = {
     "serve": "gradesync.core.serve",
     "school": "gradesync.schools.cli",
     "token": "gradesync.auth.cli",
+    "demo": "gradesync.demo.cli",
 }
 
 

@@ -292,12 +292,15 @@ def _table_width(sheet: Worksheet, header_row: int, last_row: int) -> int:
     return last
 
 
-def _last_used_column(sheet: Worksheet, rows: Iterable[int]) -> int:
+def _last_used_column(sheet: Worksheet, rows: range) -> int:
     last = 1
-    for r in rows:
-        for cell in sheet[r]:
-            if cell.value is not None and cell.value != "" and cell.column > last:
-                last = cell.column
+    # One iter_rows over the range: ``sheet[r]`` would recompute the sheet's
+    # width for every row (quadratic on a 2,000-row sheet).
+    for row in sheet.iter_rows(min_row=rows.start, max_row=rows.stop - 1):
+        for cell in reversed(row):
+            if cell.value is not None and cell.value != "":
+                last = max(last, cell.column)
+                break
     return last
 
 
@@ -307,7 +310,7 @@ def _cell_for(sheet: Worksheet, row: int, ref: str | None) -> str:
         letters, _ = coordinate_from_string(ref)
         column_index_from_string(letters)  # validates the reference
         return ref.upper()
-    for cell in sheet[row]:
+    for (cell,) in sheet.iter_cols(min_row=row, max_row=row):
         if cell.value is not None and cell.value != "":
             return cell.coordinate
     return f"A{row}"

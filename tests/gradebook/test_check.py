@@ -139,6 +139,12 @@ def test_an_unreadable_file_is_a_finding_without_row_or_cell(tmp_path, capsys):
     assert "không có tệp này" in files[1]["findings"][0]["message"]
 
 
+def test_a_folder_given_as_a_file_is_explained_in_vietnamese(tmp_path, capsys):
+    rc, out, _ = run([str(tmp_path)], capsys)
+    assert rc == 1
+    assert "[FILE_UNREADABLE]" in out and "đây là một thư mục, không phải tệp" in out
+
+
 def test_flags_supply_what_the_workbook_does_not_say(tmp_path, capsys):
     path = bare_table(tmp_path / "Sheet.xlsx")
     rc, out, _ = run(["--json", str(path)], capsys)

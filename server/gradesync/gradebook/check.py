@@ -38,13 +38,30 @@ def check_path(
     try:
         data = path.read_bytes()
     except OSError as exc:
-        reason = "không có tệp này" if isinstance(exc, FileNotFoundError) else exc.strerror
-        return WorkbookReport(
-            str(path), findings=[finding("FILE_UNREADABLE", filename=path.name, reason=reason)]
+        return _unreadable(path, _OS_REASONS.get(type(exc), "không đọc được tệp"))
+    try:
+        report = read_workbook(data, path.name, hints=hints, catalog=catalog)
+    except Exception as exc:
+        # The reader reports bad files as findings; an exception here is our bug.
+        # One odd file must not abort a check of fifty, nor show a stack trace.
+        return _unreadable(
+            path, f"gradesync gặp lỗi khi đọc tệp này (lỗi của chương trình: {type(exc).__name__})"
         )
-    report = read_workbook(data, path.name, hints=hints, catalog=catalog)
     report.filename = str(path)  # as typed: two "BangDiem.xlsx" in two folders stay apart
     return report
+
+
+_OS_REASONS: dict[type[OSError], str] = {
+    FileNotFoundError: "không có tệp này",
+    IsADirectoryError: "đây là một thư mục, không phải tệp",
+    PermissionError: "không có quyền đọc tệp này",
+}
+
+
+def _unreadable(path: Path, reason: str) -> WorkbookReport:
+    return WorkbookReport(
+        str(path), findings=[finding("FILE_UNREADABLE", filename=path.name, reason=reason)]
+    )
 
 
 @dataclass(slots=True)

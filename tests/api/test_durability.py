@@ -141,7 +141,8 @@ def test_a_kill_during_an_upload_leaves_nothing_half_staged(env, token, servers)
     boundary = "b0undary"
     body = (
         (
-            f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="a.xlsx"\r\n\r\n'
+            f"--{boundary}\r\n"
+            'Content-Disposition: form-data; name="file"; filename="a.xlsx"\r\n\r\n'
         ).encode()
         + data
         + f"\r\n--{boundary}--\r\n".encode()

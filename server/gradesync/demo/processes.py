@@ -7,8 +7,8 @@ period, then SIGKILL. Their output goes to log files in the demo's home,
 where the demo also reads the address each one announces (both bind port 0,
 so the ports are free by construction, not guessed).
 
-Public API: :class:`Service`, :func:`start_service`, :func:`run_command`,
-:func:`child_env`, :class:`DemoError`.
+Public API: :class:`Service`, :func:`start_service`, :func:`spawn`,
+:func:`stop_process`, :func:`run_command`, :func:`child_env`, :class:`DemoError`.
 """
 
 from __future__ import annotations
@@ -32,17 +32,19 @@ class DemoError(RuntimeError):
     """The story cannot go on; the message (Vietnamese) says what broke and where to look."""
 
 
-def child_env(home: Path, so_base_url: str | None = None) -> dict[str, str]:
-    """The environment of every child: ours minus any ``GRADESYNC_*`` the user set.
+def child_env(home: Path, **settings: object) -> dict[str, str]:
+    """The environment of every child: ours minus any ``GRADESYNC_*`` the user set, plus
+    ``GRADESYNC_HOME`` and ``settings`` (``so_base_url="…"`` → ``GRADESYNC_SO_BASE_URL``).
 
     The demo must never write into a database or home the user configured for
-    real work, so every setting of ours is dropped and only the demo's own are set.
+    real work, so every setting of ours is dropped and only the given ones are set.
     """
     env = {k: v for k, v in os.environ.items() if not k.startswith("GRADESYNC_")}
     env["GRADESYNC_HOME"] = str(home)
     env["PYTHONUNBUFFERED"] = "1"
-    if so_base_url:
-        env["GRADESYNC_SO_BASE_URL"] = so_base_url
+    for name, value in settings.items():
+        if value is not None:
+            env[f"GRADESYNC_{name.upper()}"] = str(value)
     return env
 
 
@@ -61,10 +63,11 @@ class Service:
 
     def stop(self, grace: float = 10.0) -> None:
         """SIGTERM the service's process group, then SIGKILL after ``grace`` seconds."""
-        _stop(self.proc, grace)
+        stop_process(self.proc, grace)
 
 
-def _stop(proc: subprocess.Popen[bytes], grace: float) -> None:
+def stop_process(proc: subprocess.Popen[bytes], grace: float = 10.0) -> None:
+    """SIGTERM ``proc``'s process group (see :func:`spawn`), SIGKILL after ``grace`` seconds."""
     if proc.poll() is not None:
         return
     try:
@@ -95,8 +98,21 @@ def start_service(
     :class:`DemoError` (after stopping the process) when it exits or does not
     answer within ``timeout`` seconds.
     """
-    with log.open("wb") as out:
-        proc = subprocess.Popen(
+    offset = log.stat().st_size if log.exists() else 0  # a restart appends to the same log
+    proc = spawn(args, env=env, log=log)
+    try:
+        url = _wait_for_url(proc, log, offset, announce, timeout)
+        _wait_healthy(proc, url + health_path, log, timeout)
+    except BaseException:
+        stop_process(proc, 5)
+        raise
+    return Service(name, proc, url, log)
+
+
+def spawn(args: list[str], *, env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
+    """Start ``gradesync <args>`` in its own session, stdout and stderr appended to ``log``."""
+    with log.open("ab") as out:
+        return subprocess.Popen(
             [*CLI, *args],
             stdout=out,
             stderr=subprocess.STDOUT,
@@ -104,21 +120,20 @@ def start_service(
             env=env,
             start_new_session=True,
         )
-    try:
-        url = _wait_for_url(proc, log, announce, timeout)
-        _wait_healthy(proc, url + health_path, log, timeout)
-    except BaseException:
-        _stop(proc, 5)
-        raise
-    return Service(name, proc, url, log)
 
 
 def _wait_for_url(
-    proc: subprocess.Popen[bytes], log: Path, announce: re.Pattern[str], timeout: float
+    proc: subprocess.Popen[bytes],
+    log: Path,
+    offset: int,
+    announce: re.Pattern[str],
+    timeout: float,
 ) -> str:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        match = announce.search(log.read_text(errors="replace"))
+        with log.open("rb") as f:
+            f.seek(offset)
+            match = announce.search(f.read().decode(errors="replace"))
         if match:
             return match.group(1)
         if proc.poll() is not None:

@@ -31,21 +31,17 @@ from pathlib import Path
 from typing import Any
 
 from gradesync.demo.api import GradesyncApi, SimulatorApi
+from gradesync.demo.cluster import Cluster, start_simulator
 from gradesync.demo.outcome import TERMINAL, Outcome, judge
-from gradesync.demo.processes import (
-    SERVER_ANNOUNCE,
-    SIMULATOR_ANNOUNCE,
-    DemoError,
-    Service,
-    child_env,
-    run_command,
-    start_service,
-)
+from gradesync.demo.processes import DemoError, Service
 from gradesync.demo.report import Console, progress_line, show_final, show_jobs, show_upload
 from gradesync.demo.story import SCHOOL_ID, SCHOOL_NAME, Story, build_story, window_seed
 from gradesync.demo.workbook import write_workbook
 
 POLL_SECONDS = 0.5
+# The product's defaults, except that a transient fault is retried after about
+# a second instead of five, so that the demo's few faults do not stall it.
+DEMO_SETTINGS: dict[str, object] = {"sync_retry_initial": 1.0}
 
 
 @dataclass(frozen=True)
@@ -96,14 +92,7 @@ def _story(
 ) -> Outcome:
     console.say(f"gradesync demo — dữ liệu tạm ở {home}")
     console.step("Khởi động Sở GD&ĐT mô phỏng")
-    simulator = start_service(
-        "simulator",
-        ["simulator", "--port", "0", "--seed", str(options.seed)],
-        env=child_env(home),
-        log=home / "simulator.log",
-        announce=SIMULATOR_ANNOUNCE,
-        health_path="/_sim/config",
-    )
+    simulator = start_simulator(home, seed=options.seed)
     services.append(simulator)
     so = SimulatorApi(simulator.url)
     client_id, client_secret = f"demo-{SCHOOL_ID}", secrets.token_urlsafe(16)
@@ -117,26 +106,13 @@ def _story(
     )
 
     console.step("Đăng ký trường và tạo token")
-    env = child_env(home, so_base_url=simulator.url)
-    run_command(
-        ["school", "add", "--id", SCHOOL_ID, "--name", SCHOOL_NAME,
-         "--so-client-id", client_id, "--so-client-secret", "-"],
-        env=env, stdin=client_secret + "\n",
-    )  # fmt: skip
-    token = (
-        run_command(
-            ["token", "create", "--role", "staff", "--school", SCHOOL_ID, "--name", "demo"], env=env
-        )
-        .strip()
-        .splitlines()[-1]
-    )
+    cluster = Cluster(home, simulator.url, settings=DEMO_SETTINGS)
+    cluster.add_school(SCHOOL_ID, SCHOOL_NAME, client_id, client_secret)
+    token = cluster.create_token("staff", SCHOOL_ID, name="demo")
     console.say(f"  trường {SCHOOL_ID} ({SCHOOL_NAME}), token cán bộ của trường")
 
     console.step("Khởi động máy chủ gradesync")
-    server = start_service(
-        "server", ["serve", "--port", "0"], env=env, log=home / "server.log",
-        announce=SERVER_ANNOUNCE, health_path="/healthz",
-    )  # fmt: skip
+    server = cluster.start_server()
     services.append(server)
     console.say(f"  {server.url} (pid {server.pid}), cơ sở dữ liệu SQLite trong {home}")
     api = GradesyncApi(server.url, token)

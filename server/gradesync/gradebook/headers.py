@@ -78,7 +78,13 @@ _LABEL_TEXT: dict[str, tuple[str, ...]] = {
     "rating.the_chat": ("Thể chất",),
 }  # fmt: skip
 
-LABELS: dict[str, str] = {key(text): role for role, texts in _LABEL_TEXT.items() for text in texts}
+
+def _key(text: str) -> str:
+    """:func:`key`, with ``y`` read as ``i`` (``kỳ``/``kì``, ``lý``/``lí`` are one word)."""
+    return key(text).replace("y", "i")
+
+
+LABELS: dict[str, str] = {_key(text): role for role, texts in _LABEL_TEXT.items() for text in texts}
 
 #: Roles that make a table a *grade* table (an id/name list alone is not one).
 ASSESSMENT_ROLES = frozenset({"tx", "tx_all", "gk", "ck", "tb", "result", "score"})
@@ -91,7 +97,7 @@ _SINGLE_ROLES = frozenset(
 
 _TX_NUMBERED = re.compile(r"(?:diem)?(?:ddg|dg|kt|d)?tx(?:lan)?([1-9])")
 _PAREN = re.compile(r"\([^)]*\)")
-_SEMESTER_SUFFIX = re.compile(r"(?:hk|hocky|hocki)(?:ii|i|1|2)$")
+_SEMESTER_SUFFIX = re.compile(r"(?:hk|hocki)(?:ii|i|1|2)$")
 _SUB_NUMBER = re.compile(r"(?:lan|l|tx|cot)?([1-9])")
 _HEADER_SCAN_ROWS = 40
 
@@ -153,7 +159,7 @@ def _text(value: object) -> str:
 
 def role_of(text: str) -> str | None:
     """The role a header text names, or ``None``."""
-    k = key(text)
+    k = _key(text)
     if not k:
         return None
     role = LABELS.get(k)
@@ -162,10 +168,10 @@ def role_of(text: str) -> str | None:
     if _TX_NUMBERED.fullmatch(k):
         return "tx"
     for variant in (
-        key(_PAREN.sub("", text)),
+        _key(_PAREN.sub("", text)),
         k.removeprefix("diem"),
         _SEMESTER_SUFFIX.sub("", k),
-        _SEMESTER_SUFFIX.sub("", key(_PAREN.sub("", text))),
+        _SEMESTER_SUFFIX.sub("", _key(_PAREN.sub("", text))),
     ):
         if variant and variant != k:
             role = LABELS.get(variant) or ("tx" if _TX_NUMBERED.fullmatch(variant) else None)

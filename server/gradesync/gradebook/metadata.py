@@ -220,7 +220,7 @@ def resolve(
                 theirs
                 and mine
                 and key(mine) != key(theirs)
-                and not _same_subject(name, mine, theirs, catalog)
+                and not _same_meaning(name, mine, theirs, catalog)
             ):
                 out.append(
                     finding("METADATA_CONFLICT", sheet=sheet, what=label, found=mine, given=theirs)
@@ -273,7 +273,14 @@ def resolve(
     return Resolved(found.school_year, semester, found.class_name, subject, level, grade, out)
 
 
-def _same_subject(name: str, a: str, b: str, catalog: Catalog) -> bool:
+_HALF_OF = {"HK1": "1", "GK1": "1", "CK1": "1", "HK2": "2", "GK2": "2", "CN": "2"}
+
+
+def _same_meaning(name: str, a: str, b: str, catalog: Catalog) -> bool:
+    """Do two differently written values mean the same thing (or one refine the other)?"""
+    if name == "semester":
+        # "HỌC KỲ I" in the title and CK1 from the uploader: the uploader is more precise.
+        return "HK" in (a[:2], b[:2]) and _HALF_OF.get(a) == _HALF_OF.get(b) is not None
     if name != "subject":
         return False
     sa = catalog.get(a.strip().upper()) or catalog.find_subject(a)

@@ -70,13 +70,21 @@ def load_grids(source: bytes | Path) -> list[SheetGrid]:
     return grids
 
 
-def _unreadable_reason(exc: BaseException) -> str:
-    text = str(exc).lower()
-    if "password" in text or "encrypt" in text or "cfb" in text or "ole" in text:
-        return "tệp có thể đã được đặt mật khẩu hoặc không phải định dạng Excel/ODS"
-    if "detect" in text or "format" in text:
-        return "đây không phải là tệp Excel (.xlsx, .xlsm, .xls) hay .ods"
-    return "tệp bị hỏng hoặc không đầy đủ (có thể tải lên bị gián đoạn)"
+_ZIP = b"PK\x03\x04"  # .xlsx, .xlsm, .ods
+_OLE = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # .xls, and any password-protected Office file
+
+
+def _unreadable_reason(source: bytes | Path) -> str:
+    """Why calamine could not open it, told by the file's first bytes (its errors are terse)."""
+    try:
+        head = bytes(source[:8]) if not isinstance(source, Path) else source.open("rb").read(8)
+    except OSError:
+        return "không đọc được tệp"
+    if head.startswith(_ZIP):
+        return "tệp bị hỏng hoặc không đầy đủ (có thể tải lên bị gián đoạn)"
+    if head.startswith(_OLE):
+        return "tệp được đặt mật khẩu hoặc bị hỏng"
+    return "đây không phải là tệp Excel (.xlsx, .xlsm, .xls) hay .ods"
 
 
 def read_workbook(
@@ -90,10 +98,10 @@ def read_workbook(
         grids = load_grids(source)
     except (KeyboardInterrupt, SystemExit):
         raise
-    except BaseException as exc:  # calamine raises CalamineError, pyo3 panics, OSError, …
+    except BaseException:  # calamine raises CalamineError, pyo3 panics, OSError, …
         report = WorkbookReport(filename)
         report.findings.append(
-            finding("FILE_UNREADABLE", filename=filename, reason=_unreadable_reason(exc))
+            finding("FILE_UNREADABLE", filename=filename, reason=_unreadable_reason(source))
         )
         return report
     return read_grids(grids, filename, hints, catalog)

@@ -1,0 +1,49 @@
+"""The sync engine's side of the Sở gateway: one client per process, schools' credentials."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from gradesync.core.crypto import SecretBox
+from gradesync.core.db import Database
+from gradesync.schools.service import so_credentials
+from gradesync.so import RetryPolicy, SchoolCredentials, SoClient
+from gradesync.sync.settings import SyncSettings
+
+
+def make_client(base_url: str, settings: SyncSettings) -> SoClient:
+    """The process's Sở client. Its in-call retries are short: the engine's own retry
+    budget (rows RETRYING, then DEAD) spans minutes and survives restarts."""
+    retry = RetryPolicy(
+        max_attempts=settings.client_attempts,
+        max_elapsed=max(settings.client_timeout, 10.0),
+        initial=settings.client_backoff,
+        max_backoff=settings.client_backoff * 8,
+    )
+    return SoClient(
+        base_url,
+        retry=retry,
+        guard=timedelta(seconds=settings.window_guard),
+        timeout=settings.client_timeout,
+    )
+
+
+def credentials(db: Database, box: SecretBox, school_id: str) -> SchoolCredentials:
+    """The school's Sở account (decrypted only here, for the client)."""
+    with db.read_session() as session:
+        creds = so_credentials(session, box, school_id)
+    return SchoolCredentials(school_id, creds.client_id, creds.client_secret)
+
+
+def so_now(client: SoClient) -> datetime:
+    """The Sở's time by the client's estimate; ours until it has observed the Sở."""
+    if client.clock.synced:
+        return client.clock.so_now().now
+    return datetime.now(UTC)
+
+
+def to_local(client: SoClient, so_time: datetime) -> datetime:
+    """The instant on *our* clock when the Sở's clock shows ``so_time``."""
+    if not client.clock.synced:
+        return so_time
+    return so_time - client.clock.offset()

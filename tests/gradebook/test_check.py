@@ -15,7 +15,7 @@ from gradesync.cli import main as gradesync
 from gradesync.gradebook.markup import STATUS_HEADER
 from gradesync.gradebook.templates import FIRST_DATA_ROW, TemplateSpec, build_template
 
-FILE_KEYS = {"file", "gradebooks", "findings"}
+FILE_KEYS = {"file", "path", "gradebooks", "findings"}
 BOOK_KEYS = {
     "sheet",
     "class_name",
@@ -94,7 +94,8 @@ def test_json_has_exactly_the_contract_shape(tmp_path, capsys):
     doc = json.loads(out)
     assert set(doc) == {"files"}
     (entry,) = doc["files"]
-    assert set(entry) == FILE_KEYS and entry["file"] == str(path)
+    assert set(entry) == FILE_KEYS
+    assert entry["file"] == "BangDiem_6A1.xlsx" and entry["path"] == str(path)
     (book,) = entry["gradebooks"]
     assert set(book) == BOOK_KEYS
     assert book == {
@@ -126,7 +127,8 @@ def test_an_unreadable_file_is_a_finding_without_row_or_cell(tmp_path, capsys):
     rc, out, _ = run(["--json", str(junk), str(missing)], capsys)
     assert rc == 1
     files = json.loads(out)["files"]
-    assert [f["file"] for f in files] == [str(junk), str(missing)]
+    assert [f["path"] for f in files] == [str(junk), str(missing)]
+    assert [f["file"] for f in files] == [junk.name, missing.name]
     for entry in files:
         assert entry["gradebooks"] == []
         (f,) = entry["findings"]

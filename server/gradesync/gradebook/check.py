@@ -97,9 +97,14 @@ class Summary:
 
 
 def file_json(report: WorkbookReport) -> dict[str, Any]:
-    """One entry of ``files`` in ``gradesync check --json``."""
+    """One entry of ``files`` in ``gradesync check --json``.
+
+    ``file`` is the bare file name, as in the contract; ``path`` is the path as
+    typed, so two ``BangDiem.xlsx`` in two folders stay apart.
+    """
     return {
-        "file": report.filename,
+        "file": Path(report.filename).name,
+        "path": report.filename,
         "gradebooks": [
             {
                 "sheet": b.sheet,

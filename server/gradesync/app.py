@@ -21,6 +21,7 @@ from gradesync.core.settings import Settings
 from gradesync.files.endpoints import router as files_router
 from gradesync.files.service import FileService
 from gradesync.files.storage import FileStore
+from gradesync.live.setup import install_live
 
 log = logging.getLogger(__name__)
 
@@ -75,4 +76,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         return {"status": "ok"}
 
     app.include_router(files_router)
+    install_live(app)  # app.state.bus, /ws/* streams, notifications
     return app

@@ -44,6 +44,7 @@ from gradesync.live.events import Event, topics_of
 
 if TYPE_CHECKING:
     from gradesync.core.settings import Settings
+    from gradesync.live.settings import LiveSettings
 
 log = logging.getLogger(__name__)
 
@@ -119,6 +120,14 @@ class Subscription:
             raise EventsLost(self.topic)
         n = len(self._buffer) if max_events is None else min(max_events, len(self._buffer))
         batch = [self._buffer.popleft() for _ in range(n)]
+        return batch
+
+    def drain(self) -> list[Event]:
+        """Every event waiting, without waiting (:class:`EventsLost` if some were dropped)."""
+        if self._lost:
+            raise EventsLost(self.topic)
+        batch = list(self._buffer)
+        self._buffer.clear()
         return batch
 
     def __aiter__(self) -> Subscription:
@@ -259,12 +268,13 @@ class InProcessBus(EventBus):
             log.exception("live: dropping %d events", len(events))
 
 
-def get_bus(settings: Settings) -> EventBus:
+def get_bus(settings: Settings, live_settings: LiveSettings | None = None) -> EventBus:
     """The bus for these settings: PostgreSQL LISTEN/NOTIFY when the database is
     PostgreSQL (several processes may share it), else in-process."""
     url = settings.resolved_database_url
     if url.startswith(("postgresql", "postgres")):
-        from gradesync.live.pg import PostgresBus
+        from gradesync.live.pg import PostgresBus, channel_for
 
-        return PostgresBus(url)
+        channel = live_settings.live_channel if live_settings else None
+        return PostgresBus(url, channel=channel or channel_for(url))
     return InProcessBus()

@@ -22,6 +22,7 @@ import contextlib
 import json
 import logging
 import queue
+import re
 import threading
 import time
 from collections.abc import Iterator, Sequence
@@ -45,6 +46,19 @@ _BACKOFF = (0.1, 0.2, 0.5, 1.0, 2.0, 5.0)
 def conninfo_of(url: str) -> str:
     """A psycopg connection string from a SQLAlchemy URL (``postgresql+psycopg://…``)."""
     return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+def channel_for(url: str) -> str:
+    """:data:`CHANNEL`, suffixed with the schema when the URL sets a ``search_path``.
+
+    NOTIFY channels are per database, not per schema: deployments (and tests)
+    that share a database through schemas must not hear each other's events.
+    """
+    options = make_url(url).query.get("options", "")
+    if isinstance(options, tuple):
+        options = " ".join(options)
+    match = re.search(r"search_path=([A-Za-z0-9_]+)", options)
+    return f"{CHANNEL}_{match.group(1)}" if match else CHANNEL
 
 
 def pack(events: Sequence[Event], limit: int = MAX_PAYLOAD) -> Iterator[str]:

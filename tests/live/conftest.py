@@ -1,0 +1,100 @@
+"""A running backend (uvicorn on a free port) with one uploaded 45-row file, and
+real websocket clients (the ``websockets`` library, its sync client) against it."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from websockets.sync.client import ClientConnection, connect
+
+from gradesync.core.settings import Settings
+from tests.api.conftest import SCHOOL_A, SCHOOL_B, Backend, start_backend
+from tests.api.workbooks import SheetSpec, build_class_workbook, students
+from tests.live.driver import commit_states
+
+__all__ = ["SCHOOL_A", "SCHOOL_B", "start_backend"]  # start_backend is a fixture
+
+SHEET = "Toán"
+FIRST_ROW = 7  # the workbook's data start
+N_ROWS = 45
+
+
+@dataclass
+class Live:
+    backend: Backend
+    file_id: str
+
+    @property
+    def ws_base(self) -> str:
+        return self.backend.url.replace("http://", "ws://")
+
+    def connect(self, path: str, who: str | None, **query: str) -> ClientConnection:
+        params = dict(query)
+        if who is not None:
+            params["token"] = self.backend.tokens[who]
+        qs = "&".join(f"{k}={v}" for k, v in params.items())
+        return connect(f"{self.ws_base}{path}" + (f"?{qs}" if qs else ""), open_timeout=10)
+
+    def file_ws(self, who: str = "teacher_a", **query: str) -> ClientConnection:
+        return self.connect(f"/ws/files/{self.file_id}", who, **query)
+
+    def drive(
+        self,
+        changes: Mapping[tuple[str, int], str],
+        errors: Mapping[tuple[str, int], Any] | None = None,
+        file_id: str | None = None,
+    ) -> None:
+        """Commit row states like the sync engine, then publish (from this, another, thread)."""
+        app = self.backend.app
+        app.state.bus.publish(commit_states(app.state.db, file_id or self.file_id, changes, errors))
+
+    def status(self, who: str = "teacher_a") -> dict[str, Any]:
+        with self.backend.client(who) as c:
+            r = c.get(f"/grades/status/{self.file_id}")
+            r.raise_for_status()
+            return r.json()
+
+
+def recv(ws: ClientConnection, timeout: float = 10) -> dict[str, Any]:
+    """The next message that is not a heartbeat."""
+    while True:
+        message = json.loads(ws.recv(timeout=timeout))
+        if message["type"] != "ping":
+            return message
+
+
+def rows_of(n: int = N_ROWS, first: int = FIRST_ROW) -> list[tuple[str, int]]:
+    return [(SHEET, r) for r in range(first, first + n)]
+
+
+def upload_class(
+    backend: Backend, who: str = "teacher_a", n: int = N_ROWS, class_name: str = "6A1"
+) -> str:
+    data = build_class_workbook([SheetSpec("TOAN", students(n))], class_name=class_name)
+    r = backend.upload(who, data, filename=f"BangDiem_{class_name}.xlsx")
+    assert r.status_code == 201, r.text
+    return r.json()["file_id"]
+
+
+@pytest.fixture
+def make_live(
+    start_backend: Callable[[Settings], Backend],
+    make_backend_settings: Callable[..., Settings],
+    monkeypatch: pytest.MonkeyPatch,
+) -> Iterator[Callable[..., Live]]:
+    def make(heartbeat: float | None = None, **overrides: Any) -> Live:
+        if heartbeat is not None:
+            monkeypatch.setenv("GRADESYNC_WS_HEARTBEAT_SECONDS", str(heartbeat))
+        backend = start_backend(make_backend_settings(**overrides))
+        return Live(backend, upload_class(backend))
+
+    yield make
+
+
+@pytest.fixture
+def live(make_live: Callable[..., Live]) -> Live:
+    return make_live()

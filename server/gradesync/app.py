@@ -14,6 +14,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
+from gradesync.addin.endpoints import include_addin
 from gradesync.core.bootstrap import open_database, secret_box
 from gradesync.core.errors import CatchAllMiddleware, install_error_handlers
 from gradesync.core.logging import RequestIdMiddleware, configure_logging
@@ -77,4 +78,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     app.include_router(files_router)
     install_live(app)  # app.state.bus, /ws/* streams, notifications
+    include_addin(app)  # /xlwings/custom-scripts-call/*, /manifest, /taskpane.html, /addin/*
     return app

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from gradesync.files import repository
 from gradesync.files.models import FileStatus, SyncState, Validation
+from gradesync.gradebook.catalog import load_catalog
 from gradesync.gradebook.model import Finding, Gradebook, WorkbookReport
 from gradesync.gradebook.records import to_record
 
@@ -75,10 +76,11 @@ def row_values(
     *, file_id: str, school_id: str, gradebook_id: int, book: Gradebook, now: dt.datetime
 ) -> list[dict[str, Any]]:
     """The ``staged_rows`` dicts of one gradebook (every column given: one executemany shape)."""
+    catalog = load_catalog()  # once per gradebook, not per row
     out = []
     for row in book.rows:
         valid = row.is_valid
-        payload = to_record(row, book) if valid else None
+        payload = to_record(row, book, catalog) if valid else None
         out.append(
             {
                 "file_id": file_id,

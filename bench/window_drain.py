@@ -1,0 +1,339 @@
+"""A window opens for many schools at once: how fast do we drain toward a rate-limited Sở,
+and does every school get its turn?
+
+``python -m bench.window_drain [--schools 500] [--rate 1800] [--configs sqlite,pg1,pg3]``
+(``python -m bench window_drain`` runs the reduced size).
+
+Each school has 3 classes × 5 subjects = 15 class-subject jobs of 45 records
+(valid ones; the Sở knows every student). Before the window opens, an admin
+uploads every class workbook (made from the public template) and presses push:
+all jobs are SCHEDULED. The Sở simulator limits batch requests to R/45 per
+second, i.e. R records/s with one 45-record batch per job, burst one second's
+worth. From the opening (on the Sở's clock) we watch the Sở's own counter of
+records created until all N are stored.
+
+* **drain / ideal**: ideal is N/R (less what the initial burst lets through);
+  the goal is ideal/drain ≥ 0.9.
+* **fairness**: each school's finish time (its last job's ``finished_at``,
+  from ``GET /api/jobs/{id}``) after the opening; round-robin should make
+  them bunch near the end (first/last close to 1), where first-come-first-served
+  would spread them evenly from 0 to the drain time. Also the spread of the
+  schools' first start.
+
+Configurations: ``sqlite`` = one ``gradesync serve`` with its embedded worker;
+``pg1`` / ``pg3`` = an API-only server and 1 / 3 ``gradesync worker`` processes
+on a fresh PostgreSQL database (127.0.0.1:5432, dropped after). Our own
+per-worker rate limit is set to the Sở's rate divided among the workers, as an
+operator would configure it; the window guard band is 1 s instead of 5 s so a
+reduced run is not dominated by it.
+
+Set-up note: the schools are registered through the same service function
+``gradesync school add`` calls, in-process, because 500 CLI processes would
+take minutes; everything measured goes through HTTP and the worker processes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import statistics
+import tempfile
+import time
+import uuid
+from collections import defaultdict
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from gradesync.core.bootstrap import open_database, secret_box
+from gradesync.core.settings import Settings
+from gradesync.demo.cluster import Cluster, start_simulator
+from gradesync.demo.workbook import filled_workbook
+from gradesync.schools import service as schools
+
+CLASSES = ("6A1", "6A2", "6A3")
+SUBJECTS = (("TOAN", "Toán"), ("NGUVAN", "Ngữ văn"), ("TIENGANH", "Tiếng Anh"),
+            ("KHTN", "Khoa học tự nhiên"), ("LSDL", "Lịch sử và Địa lí"))  # fmt: skip
+STUDENTS = 45
+SCHOOL_YEAR, SEMESTER = "2025-2026", "HK1"
+GOAL = 0.9
+PG = {"host": "127.0.0.1", "port": 5432, "user": "postgres"}
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def _student(k: int, n: int) -> str:
+    return f"79{k + 1:02d}00{n:04d}"  # the same ids in every school: rosters are per school
+
+
+def _workbooks() -> dict[str, bytes]:
+    out = {}
+    for k, class_name in enumerate(CLASSES):
+        rows = [
+            {"id": _student(k, n), "name": f"Học sinh {n}", "tx1": 8, "tx2": 7.5, "tx3": 9,
+             "tx4": 6, "gk": 7, "ck": 8.5}
+            for n in range(STUDENTS)
+        ]  # fmt: skip
+        out[class_name] = filled_workbook(class_name, {code: rows for code, _ in SUBJECTS})
+    return out
+
+
+def _school_id(i: int) -> str:
+    return f"7930{i:04d}"
+
+
+def _roster(n_schools: int) -> dict[str, Any]:
+    subjects = [{"code": c, "name": name, "kind": "score"} for c, name in SUBJECTS]
+    return {
+        "schools": [
+            {"school_id": _school_id(i), "name": f"Trường {i}", "client_id": _school_id(i),
+             "client_secret": f"s-{i}",
+             "classes": [
+                 {"class_name": cls, "grade": 6, "school_year": SCHOOL_YEAR, "subjects": subjects,
+                  "students": [{"student_id": _student(k, n), "full_name": f"Học sinh {n}",
+                                "date_of_birth": "2014-01-01"} for n in range(STUDENTS)]}
+                 for k, cls in enumerate(CLASSES)
+             ]}
+            for i in range(n_schools)
+        ]
+    }  # fmt: skip
+
+
+@dataclass
+class Result:
+    label: str
+    schools: int
+    records: int
+    ideal: float
+    drain: float
+    from_first_write: float
+    finishes: list[float]  # per school, seconds after the opening
+    starts: list[float]
+    rate_limited: int  # 429s the Sở answered
+
+    def row(self) -> str:
+        f = sorted(self.finishes) or [float("nan")]
+        s = sorted(self.starts) or [float("nan")]
+        ok = "✓" if self.ideal / self.drain >= GOAL else "✗"
+        return (
+            f"{self.label:7} {self.schools:5d} {self.records:8d} {self.ideal:7.1f}s "
+            f"{self.drain:7.1f}s {self.ideal / self.drain:5.2f}{ok} "
+            f"{f[0]:7.1f}s {statistics.median(f):7.1f}s {f[-1]:7.1f}s {f[0] / f[-1]:5.2f} "
+            f"{s[-1] - s[0]:6.1f}s {self.rate_limited:6d}"
+        )
+
+
+HEADER = (
+    f"{'config':7} {'schls':>5} {'records':>8} {'ideal':>8} {'drain':>8} {'i/d':>6} "
+    f"{'first':>8} {'median':>8} {'last':>8} {'f/l':>5} {'start±':>7} {'429s':>6}"
+)
+
+
+def _register(settings: Settings, n_schools: int) -> None:
+    db = open_database(settings)
+    box = secret_box(settings)
+    try:
+        with db.write_session() as session:
+            for i in range(n_schools):
+                schools.add_school(
+                    session, box, school_id=_school_id(i), name=f"Trường {i}",
+                    so_client_id=_school_id(i), so_client_secret=f"s-{i}",
+                )  # fmt: skip
+    finally:
+        db.dispose()
+
+
+def drain(
+    label: str, home: Path, *, n_schools: int, rate: float, database_url: str | None, workers: int
+) -> Result:
+    """One configuration, from an empty home to the last record stored at the Sở."""
+    home.mkdir(parents=True)
+    simulator = start_simulator(home)
+    so = httpx.Client(base_url=simulator.url, timeout=120)
+    rps = rate / STUDENTS
+    cluster = Cluster(
+        home, simulator.url, database_url=database_url,
+        settings={"sync_rate_limit": rps / max(1, workers), "sync_window_guard": 1.0},
+    )  # fmt: skip
+    try:
+        so.post("/_sim/seed", json=_roster(n_schools)).raise_for_status()
+        _register(Settings(home=home, database_url=database_url), n_schools)
+        token = cluster.create_token("admin", name="bench")
+        cluster.start_server(embedded_worker=workers == 0)
+        for _ in range(workers):
+            cluster.start_worker()
+        assert cluster.server is not None
+        api = httpx.Client(
+            base_url=cluster.server.url, headers={"Authorization": f"Bearer {token}"}, timeout=120
+        )
+        books = _workbooks()
+        jobs, opens_at, open_mono = _upload_and_push(api, so, books, n_schools)
+        so.patch(
+            "/_sim/config",
+            json={"rate_limit": {"requests_per_second": rps, "burst": max(1, round(rps))}},
+        ).raise_for_status()
+        n = n_schools * len(CLASSES) * len(SUBJECTS) * STUDENTS
+        first, done = _watch(so, n, open_mono, timeout=n / rate * 4 + 120)
+        finishes, starts = _job_times(api, jobs, opens_at)
+        limited = so.get("/_sim/counters").json()["requests"]["by_status"].get("429", 0)
+        burst = max(1, round(rps))
+        ideal = max(0, n / STUDENTS - burst) / rps
+        api.close()
+        return Result(label, n_schools, n, ideal, done - open_mono, done - first,
+                      finishes, starts, limited)  # fmt: skip
+    finally:
+        cluster.stop()
+        simulator.stop()
+        so.close()
+
+
+def _upload_and_push(
+    api: httpx.Client, so: httpx.Client, books: dict[str, bytes], n_schools: int
+) -> tuple[dict[str, list[str]], datetime, float]:
+    """Upload every class of every school, open a window shortly, push everything before it."""
+
+    def upload(args: tuple[int, str]) -> tuple[str, str]:
+        i, class_name = args
+        files = {"file": (f"{class_name}.xlsx", books[class_name], XLSX)}
+        r = api.post("/api/files", files=files, data={"school_id": _school_id(i)})
+        r.raise_for_status()
+        return _school_id(i), r.json()["file_id"]
+
+    work = [(i, c) for i in range(n_schools) for c in CLASSES]
+    t = time.monotonic()
+    with ThreadPoolExecutor(4) as pool:
+        uploaded = list(pool.map(upload, work))
+    upload_s = time.monotonic() - t
+    # Leave room for the pushes (measured on the uploads' pace) before the opening.
+    lead = 10 + upload_s * 0.5
+    now = datetime.fromisoformat(so.get("/api/v1/time").json()["now"])
+    opens_at = now + timedelta(seconds=lead)
+    closes_at = now + timedelta(hours=6)
+    window = {"id": "bench", "school_year": SCHOOL_YEAR, "semester": SEMESTER,
+              "opens_at": opens_at.isoformat(), "closes_at": closes_at.isoformat()}  # fmt: skip
+    so.post("/_sim/seed", json={"windows": [window]}).raise_for_status()
+    open_mono = time.monotonic() + lead
+
+    def push(args: tuple[str, str]) -> tuple[str, list[str]]:
+        school_id, file_id = args
+        r = api.post(f"/api/files/{file_id}/push", json={})
+        r.raise_for_status()
+        return school_id, [j["job_id"] for j in r.json()["jobs"]]
+
+    jobs: dict[str, list[str]] = defaultdict(list)
+    with ThreadPoolExecutor(4) as pool:
+        for school_id, ids in pool.map(push, uploaded):
+            jobs[school_id] += ids
+    late = time.monotonic() - open_mono
+    when = f"{late:.1f}s AFTER the opening (skews fairness)" if late > 0 else f"{-late:.1f}s early"
+    print(f"  {len(uploaded)} uploads in {upload_s:.1f}s; pushes done {when}", flush=True)
+    return jobs, opens_at, open_mono
+
+
+def _watch(so: httpx.Client, n: int, open_mono: float, timeout: float) -> tuple[float, float]:
+    """(monotonic time of the first stored record, of the last) from the Sở's counters."""
+    first = None
+    deadline = open_mono + timeout
+    while time.monotonic() < deadline:
+        created = so.get("/_sim/counters").json()["records"]["created"]
+        now = time.monotonic()
+        if created and first is None:
+            first = now
+        if created >= n:
+            return first or now, now
+        time.sleep(0.2)
+    raise TimeoutError(f"the Sở holds fewer than {n} records after {timeout:.0f}s")
+
+
+def _job_times(
+    api: httpx.Client, jobs: dict[str, list[str]], opens_at: datetime
+) -> tuple[list[float], list[float]]:
+    """Per school: seconds from the opening to its last job's finish, and to its first start."""
+
+    def get(job_id: str) -> dict[str, Any]:
+        return api.get(f"/api/jobs/{job_id}").json()
+
+    def secs(value: str | None) -> float | None:
+        return (datetime.fromisoformat(value) - opens_at).total_seconds() if value else None
+
+    finishes, starts = [], []
+    with ThreadPoolExecutor(4) as pool:
+        for ids in jobs.values():
+            details = list(pool.map(get, ids))
+            ends = [secs(d.get("finished_at")) for d in details]
+            begins = [secs(d.get("started_at")) for d in details]
+            if all(e is not None for e in ends):
+                finishes.append(max(ends))  # type: ignore[type-var]
+            if any(b is not None for b in begins):
+                starts.append(min(b for b in begins if b is not None))
+    return finishes, starts
+
+
+@contextlib.contextmanager
+def _postgres() -> Iterator[str | None]:
+    """A fresh PostgreSQL database's URL (dropped after), or None without a server."""
+    try:
+        import psycopg
+
+        name = f"gradesync_bench_{uuid.uuid4().hex[:10]}"
+        with psycopg.connect(dbname="postgres", autocommit=True, connect_timeout=3, **PG) as c:
+            c.execute(f"CREATE DATABASE {name}")
+    except Exception as exc:
+        print(f"  (PostgreSQL skipped: {type(exc).__name__})")
+        yield None
+        return
+    try:
+        yield f"postgresql+psycopg://{PG['user']}@{PG['host']}:{PG['port']}/{name}"
+    finally:
+        with psycopg.connect(dbname="postgres", autocommit=True, **PG) as c:
+            c.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
+CONFIGS = {"sqlite": (False, 0), "pg1": (True, 1), "pg3": (True, 3)}
+
+
+def measure(n_schools: int, rate: float, configs: list[str]) -> list[Result]:
+    results = []
+    print(f"window drain: {n_schools} schools × 15 jobs × {STUDENTS} records, Sở limit "
+          f"{rate:g} records/s", flush=True)  # fmt: skip
+    with tempfile.TemporaryDirectory(prefix="gradesync-drain-") as tmp:
+        for label in configs:
+            on_pg, workers = CONFIGS[label]
+            with _postgres() if on_pg else contextlib.nullcontext(None) as url:
+                if on_pg and url is None:
+                    continue
+                print(f"  {label}…", flush=True)
+                results.append(
+                    drain(label, Path(tmp) / label, n_schools=n_schools, rate=rate,
+                          database_url=url, workers=workers)
+                )  # fmt: skip
+    print(HEADER)
+    for result in results:
+        print(result.row(), flush=True)
+    print(
+        f"(i/d = ideal/drain, goal ≥ {GOAL}; first/median/last = schools' finish times after "
+        "the opening; f/l = first/last; start± = spread of the schools' first job starts)"
+    )
+    return results
+
+
+def run(quick: bool = False) -> None:
+    measure(n_schools=20 if quick else 100, rate=1800, configs=list(CONFIGS))
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.window_drain", description=__doc__)
+    parser.add_argument("--schools", type=int, default=500)
+    parser.add_argument("--rate", type=float, default=1800.0, help="the Sở's records/s")
+    parser.add_argument("--configs", default="sqlite,pg1,pg3", help="of " + ",".join(CONFIGS))
+    args = parser.parse_args(argv)
+    measure(args.schools, args.rate, args.configs.split(","))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -23,6 +23,7 @@ from gradesync.files.endpoints import router as files_router
 from gradesync.files.service import FileService
 from gradesync.files.storage import FileStore
 from gradesync.live.setup import install_live
+from gradesync.sync.setup import install_sync
 
 log = logging.getLogger(__name__)
 
@@ -78,5 +79,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     app.include_router(files_router)
     install_live(app)  # app.state.bus, /ws/* streams, notifications
+    install_sync(app)  # app.state.sync, push/jobs/windows routes, scheduler + worker
     include_addin(app)  # /xlwings/custom-scripts-call/*, /manifest, /taskpane.html, /addin/*
     return app

@@ -21,6 +21,7 @@ COMMANDS: dict[str, str] = {
     "school": "gradesync.schools.cli",
     "token": "gradesync.auth.cli",
     "demo": "gradesync.demo.cli",
+    "worker": "gradesync.sync.cli",
 }
 
 

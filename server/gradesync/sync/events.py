@@ -1,20 +1,24 @@
 """Live events of the sync engine, published after the transaction that caused them commits.
 
-The live-status module owns the bus; this is the one seam to it. Until a bus
-is attached (``app.state.event_bus`` with ``publish(events)``), events go
-nowhere. Event shapes are those of contracts/api.md ("The live stream"),
-plus ``file_id`` so a bus can route them to the file's websockets.
+The bus is the live-status module's (:class:`gradesync.live.EventBus`,
+``app.state.bus`` in the server, :func:`gradesync.live.get_bus` in a worker
+process). :func:`changes_to_events` reads what a committed step changed and
+builds the row, job and file events of contracts/api.md's live stream.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Sequence
 from typing import Any, Protocol
 
-log = logging.getLogger(__name__)
+from gradesync.core.db import Database
+from gradesync.files import repository as files_repository
+from gradesync.live.events import Event, FileEvent, JobEvent, RowEvent
+from gradesync.sync import repository
 
-Event = dict[str, Any]
+log = logging.getLogger(__name__)
 
 
 class Publisher(Protocol):
@@ -22,14 +26,14 @@ class Publisher(Protocol):
 
 
 class NullPublisher:
-    """Drops events (no live-status bus in this process)."""
+    """Drops events (tests that run a worker without any listener)."""
 
     def publish(self, events: Sequence[Event]) -> None:
         return None
 
 
 def publish(publisher: Publisher, events: Sequence[Event]) -> None:
-    """Hand ``events`` to the bus; a failing bus never fails the sync (status is in the DB)."""
+    """Hand ``events`` to the bus; a failing bus never fails the sync (the DB has the truth)."""
     if not events:
         return
     try:
@@ -38,29 +42,45 @@ def publish(publisher: Publisher, events: Sequence[Event]) -> None:
         log.exception("publishing %d sync events failed", len(events))
 
 
-def row_event(file_id: str, row: Any, sync: str, errors: list[dict[str, Any]]) -> Event:
-    return {
-        "type": "row",
-        "file_id": file_id,
-        "sheet": row.sheet,
-        "row": row.row,
-        "student_id": row.student_id,
-        "sync": sync,
-        "errors": errors,
-    }
-
-
-def job_event(job: Any) -> Event:
-    return {
-        "type": "job",
-        "file_id": job.file_id,
-        "job_id": job.id,
-        "state": job.state,
-        "class_name": job.class_name,
-        "subject_code": job.subject_code,
-        "message": job.message,
-    }
-
-
-def file_event(file_id: str, counts: dict[str, int]) -> Event:
-    return {"type": "file", "file_id": file_id, "counts": counts}
+def changes_to_events(
+    db: Database, job_ids: Sequence[str], row_ids: Sequence[int], attention: str | None = None
+) -> list[Event]:
+    """Row events for ``row_ids``, job events for ``job_ids``, then the files' new counts."""
+    events: list[Event] = []
+    schools: dict[str, str] = {}
+    with db.read_session() as session:
+        for r in repository.row_brief(session, row_ids):
+            schools[r.file_id] = r.school_id
+            events.append(
+                RowEvent(
+                    r.file_id,
+                    r.school_id,
+                    r.sheet,
+                    r.row,
+                    r.student_id,
+                    r.sync_state,
+                    tuple(r.sync_errors or ()),
+                )
+            )
+        for job_id in job_ids:
+            job = repository.get_job(session, job_id)
+            if job is None:
+                continue
+            schools[job.file_id] = job.school_id
+            events.append(
+                JobEvent(
+                    job.file_id,
+                    job.school_id,
+                    job.id,
+                    job.state,
+                    job.class_name,
+                    job.subject_code,
+                    job.message,
+                )
+            )
+        counts = files_repository.count_rows(session, schools)
+        events.extend(
+            FileEvent(file_id, schools[file_id], dataclasses.asdict(c), attention)
+            for file_id, c in counts.items()
+        )
+    return events

@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import dataclasses
 from typing import TYPE_CHECKING, Any
 
 from gradesync.core.db import utcnow
-from gradesync.files import repository as files_repository
 from gradesync.files.models import SyncState
 from gradesync.schools.service import UnknownSchoolError
 from gradesync.so import (
@@ -22,17 +20,11 @@ from gradesync.so import (
 )
 from gradesync.so.messages import VN
 from gradesync.sync import repository, steps
-from gradesync.sync.events import file_event, job_event, publish, row_event
+from gradesync.sync.events import changes_to_events, publish
 from gradesync.sync.gateway import credentials, so_now, to_local
 from gradesync.sync.models import JobState, PushJob
-from gradesync.sync.reconcile import read_back_and_compare
-from gradesync.sync.results import (
-    done_message,
-    final_state,
-    halt_of,
-    row_audit,
-    settle_rows,
-)
+from gradesync.sync.reconcile import flag_mismatches, read_back_and_compare
+from gradesync.sync.results import done_message, final_state, halt_of, settle_rows
 from gradesync.sync.steps import Changed, Claim, Fenced
 from gradesync.sync.windows import Verdict
 
@@ -90,15 +82,27 @@ class JobRun:
                 f"{job.school_year}; sẽ tự gửi khi có đợt mở."
             )
         changed = await asyncio.to_thread(
-            steps.release, self.db, self.claim, JobState.SCHEDULED, cause="WINDOW_NOT_OPEN",
-            message=message, now=utcnow(), due_at=due, rows_to=SyncState.SCHEDULED,
-        )  # fmt: skip
+            steps.release,
+            self.db,
+            self.claim,
+            JobState.SCHEDULED,
+            cause="WINDOW_NOT_OPEN",
+            message=message,
+            now=utcnow(),
+            due_at=due,
+            rows_to=SyncState.SCHEDULED,
+        )
         await self._publish(job, changed)
 
     async def _send(self, job: PushJob, rows: list[Any], verdict: Verdict) -> Halt | None:
         assert verdict.open is not None
-        window = Window(verdict.open.id, job.school_year, job.semester,
-                        verdict.open.opens_at, verdict.open.closes_at)  # fmt: skip
+        window = Window(
+            verdict.open.id,
+            job.school_year,
+            job.semester,
+            verdict.open.opens_at,
+            verdict.open.closes_at,
+        )
         try:
             result, _ = await self.w.send(job, [r.payload for r in rows], self.w.shortened(window))
         except (UnknownSchoolError, ValueError) as exc:
@@ -123,9 +127,16 @@ class JobRun:
                 repository.block_school(session, j.school_id, message, now)
 
             changed = await asyncio.to_thread(
-                release, self.db, self.claim, JobState.BLOCKED, cause=halt.code,
-                message=message, now=now, last_error=halt.code, extra=block,
-            )  # fmt: skip
+                release,
+                self.db,
+                self.claim,
+                JobState.BLOCKED,
+                cause=halt.code,
+                message=message,
+                now=now,
+                last_error=halt.code,
+                extra=block,
+            )
         elif isinstance(halt, WindowClosed):
             changed = await self._window_closed(job, halt)
         else:
@@ -135,10 +146,16 @@ class JobRun:
                 retrying = [r for r in pending if r.sync_state == SyncState.RETRYING]
                 message = retrying[0].sync_errors[0]["message"] if retrying else None
                 changed = await asyncio.to_thread(
-                    release, self.db, self.claim, JobState.QUEUED,
-                    cause="RETRY_LATER" if retrying else "MORE_ROWS", message=message, now=now,
-                    due_at=due, last_error="TRANSIENT" if retrying else None,
-                )  # fmt: skip
+                    release,
+                    self.db,
+                    self.claim,
+                    JobState.QUEUED,
+                    cause="RETRY_LATER" if retrying else "MORE_ROWS",
+                    message=message,
+                    now=now,
+                    due_at=due,
+                    last_error="TRANSIENT" if retrying else None,
+                )
             else:
                 changed = await self._finish(job)
         await self._publish(job, changed)
@@ -160,11 +177,20 @@ class JobRun:
             f"Cổng nhập điểm của Sở đã đóng hoặc sắp đóng, không kịp gửi trọn một lượt: "
             f"{pending} dòng chưa gửi sẽ tự gửi khi cổng mở lại{when}."
         )
-        return await asyncio.to_thread(
-            steps.release, self.db, self.claim, JobState.SCHEDULED, cause="WINDOW_CLOSED",
-            message=message, now=utcnow(), due_at=due, rows_to=SyncState.SCHEDULED,
+        changed = await asyncio.to_thread(
+            steps.release,
+            self.db,
+            self.claim,
+            JobState.SCHEDULED,
+            cause="WINDOW_CLOSED",
+            message=message,
+            now=utcnow(),
+            due_at=due,
+            rows_to=SyncState.SCHEDULED,
             last_error="WINDOW_CLOSED",
-        )  # fmt: skip
+        )
+        changed.attention = "WINDOW_CLOSING"
+        return changed
 
     async def _finish(self, job: PushJob) -> Changed:
         with self.db.read_session() as session:
@@ -185,46 +211,35 @@ class JobRun:
             message += f" Đối soát: {len(mismatches)} dòng trên hệ thống của Sở khác với sổ điểm."
         elif reconcile == "UNCHECKED":
             message += " Chưa đối soát được với Sở (Sở không trả lời khi đọc lại)."
-        by_id = {r.id: r for r in synced}
         now = utcnow()
 
         def flag(session: Any, j: PushJob) -> None:
-            repository.add_row_errors(session, {m.row_id: [m.error] for m in mismatches})
-            repository.forget_synced(session, [m.row_id for m in mismatches])
-            repository.add_audit(session, [
-                row_audit(by_id[m.row_id], j.id, SyncState.SYNCED, SyncState.SYNCED,
-                          "RECONCILE_MISMATCH", m.error["message"], now)
-                for m in mismatches
-            ])  # fmt: skip
+            flag_mismatches(session, j.id, synced, mismatches, now)
 
         changed = await asyncio.to_thread(
-            steps.release, self.db, self.claim, state, cause="FINISHED", message=message,
-            now=now, reconcile=reconcile, mismatches=len(mismatches), extra=flag,
+            steps.release,
+            self.db,
+            self.claim,
+            state,
+            cause="FINISHED",
+            message=message,
+            now=now,
+            reconcile=reconcile,
+            mismatches=len(mismatches),
+            extra=flag,
             last_error="RECONCILE_MISMATCH" if mismatches else None,
-        )  # fmt: skip
+        )
         changed.rows = [m.row_id for m in mismatches]
         return changed
 
     async def _publish(self, job: PushJob, changed: Changed) -> None:
         if not changed.rows and not changed.job:
             return
-        events = await asyncio.to_thread(build_events, self.db, job.id, changed)
+        events = await asyncio.to_thread(
+            changes_to_events,
+            self.db,
+            [job.id] if changed.job else [],
+            changed.rows,
+            changed.attention,
+        )
         publish(self.w.publisher, events)
-
-
-def build_events(db: Any, job_id: str, changed: Changed) -> list[dict[str, Any]]:
-    """Row, job and file events for what a committed step changed (one read)."""
-    with db.read_session() as session:
-        job = repository.get_job(session, job_id)
-        if job is None:
-            return []
-        events = [
-            row_event(r.file_id, r, r.sync_state, list(r.sync_errors or []))
-            for r in repository.row_brief(session, changed.rows)
-        ]
-        if changed.job:
-            events.append(job_event(job))
-        files = {job.file_id} | {e["file_id"] for e in events}
-        for file_id, counts in files_repository.count_rows(session, files).items():
-            events.append(file_event(file_id, dataclasses.asdict(counts)))
-    return events

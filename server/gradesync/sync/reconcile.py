@@ -9,11 +9,17 @@ dropped so the next push sends it again; the job records how many mismatched.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from sqlalchemy.orm import Session
+
+from gradesync.files.models import SyncState
 from gradesync.so import GradebookKey, SchoolCredentials, SoClient
+from gradesync.sync import repository
+from gradesync.sync.results import row_audit
 
 MISMATCH = "RECONCILE_MISMATCH"
 
@@ -88,3 +94,42 @@ async def read_back_and_compare(
     if not rows:
         return []
     return compare(rows, await client.read_back(creds, key))
+
+
+def flag_mismatches(
+    session: Session,
+    job_id: str,
+    rows: Sequence[Any],
+    mismatches: Sequence[Mismatch],
+    now: dt.datetime,
+) -> None:
+    """Record a comparison of ``rows`` (the job's SYNCED rows) inside the caller's transaction.
+
+    Mismatched rows get the flag (and lose their ledger entry, so the next push
+    sends them again); rows that now agree lose an earlier flag.
+    """
+    flagged = {m.row_id: m for m in mismatches}
+    errors: dict[int, list[dict[str, Any]]] = {}
+    for row in rows:
+        if row.id in flagged:
+            errors[row.id] = [flagged[row.id].error]
+        elif any(e.get("code") == MISMATCH for e in row.sync_errors or []):
+            errors[row.id] = []
+    repository.add_row_errors(session, errors)
+    repository.forget_synced(session, list(flagged))
+    by_id = {r.id: r for r in rows}
+    repository.add_audit(
+        session,
+        [
+            row_audit(
+                by_id[m.row_id],
+                job_id,
+                SyncState.SYNCED,
+                SyncState.SYNCED,
+                MISMATCH,
+                m.error["message"],
+                now,
+            )
+            for m in mismatches
+        ],
+    )

@@ -36,8 +36,8 @@ idem = IdempotencyKey.__table__  # type: ignore[attr-defined]
 
 #: Row states that belong to an unfinished job.
 ROW_PENDING = (SyncState.SCHEDULED, SyncState.QUEUED, SyncState.SENDING, SyncState.RETRYING)
-#: Row states a new push (re)sends; SYNCED rows are skipped by the ledger instead.
-ROW_SENDABLE = (SyncState.NOT_SENT, SyncState.FAILED, SyncState.DEAD, SyncState.SYNCED)
+#: Row states a new push (re)sends (SYNCED ones too, when the ledger no longer vouches).
+ROW_SENDABLE = (SyncState.NOT_SENT, SyncState.FAILED, SyncState.DEAD)
 
 
 def _insert(session: Session, table: Any) -> Any:
@@ -248,26 +248,51 @@ def blocked_jobs(session: Session, school_id: str) -> list[str]:
 # -- rows ------------------------------------------------------------------------
 
 
+def _in_ledger() -> Any:
+    """The row's payload is what the ledger says the Sở holds."""
+    c, lg = rows.c, ledger.c
+    return (
+        select(lg.student_id)
+        .where(
+            lg.school_id == c.school_id,
+            lg.school_year == c.school_year,
+            lg.semester == c.semester,
+            lg.class_name == c.class_name,
+            lg.subject_code == c.subject_code,
+            lg.student_id == c.student_id,
+            lg.payload_hash == c.payload_hash,
+        )
+        .exists()
+    )
+
+
 def sendable_rows(session: Session, gradebook_id: int) -> list[int]:
-    """Valid, current rows of a gradebook that a new push (re)sends."""
+    """Valid, current rows of a gradebook that a new push (re)sends.
+
+    Never-sent, FAILED and DEAD rows; SYNCED rows only when the ledger no
+    longer vouches for them (reconciliation found the Sở holding otherwise).
+    """
     c = rows.c
     query = select(c.id).where(
         c.gradebook_id == gradebook_id,
         c.validation == Validation.VALID,
         c.payload.is_not(None),
         c.superseded_at.is_(None),
-        c.sync_state.in_(ROW_SENDABLE),
+        or_(
+            c.sync_state.in_(ROW_SENDABLE),
+            and_(c.sync_state == SyncState.SYNCED, ~_in_ledger()),
+        ),
     )
     return list(session.scalars(query))
 
 
 def row_brief(session: Session, row_ids: Sequence[int]) -> list[Any]:
-    """What events and audit need of rows: id, file, sheet, row, student, state, errors."""
+    """What events need of rows: id, file, school, sheet, row, student, state, errors."""
     if not row_ids:
         return []
     c = rows.c
     query = select(
-        c.id, c.file_id, c.sheet, c.row, c.student_id, c.sync_state, c.sync_errors
+        c.id, c.file_id, c.school_id, c.sheet, c.row, c.student_id, c.sync_state, c.sync_errors
     ).where(c.id.in_(row_ids))
     return list(session.execute(query))
 
@@ -392,8 +417,16 @@ def rows_by_id(session: Session, row_ids: Sequence[int]) -> list[Any]:
     if not row_ids:
         return []
     c = rows.c
-    query = select(c.id, c.school_id, c.school_year, c.semester, c.class_name, c.subject_code,
-                   c.student_id, c.payload_hash).where(c.id.in_(row_ids))  # fmt: skip
+    query = select(
+        c.id,
+        c.school_id,
+        c.school_year,
+        c.semester,
+        c.class_name,
+        c.subject_code,
+        c.student_id,
+        c.payload_hash,
+    ).where(c.id.in_(row_ids))
     return list(session.execute(query))
 
 
@@ -421,14 +454,19 @@ def record_synced(session: Session, row_ids: Sequence[int], job_id: str, now: dt
     stmt = _insert(session, ledger)
     stmt = stmt.on_conflict_do_update(
         index_elements=[
-            "school_id", "school_year", "semester", "class_name", "subject_code", "student_id"
+            "school_id",
+            "school_year",
+            "semester",
+            "class_name",
+            "subject_code",
+            "student_id",
         ],
         set_={
             "payload_hash": stmt.excluded.payload_hash,
             "job_id": stmt.excluded.job_id,
             "synced_at": stmt.excluded.synced_at,
         },
-    )  # fmt: skip
+    )
     session.execute(stmt, entries)
 
 
@@ -459,14 +497,24 @@ def audit_of_file(session: Session, file_id: str, limit: int, after: int) -> lis
     c, r = audit.c, rows.c
     query = (
         select(
-            c.id, c.at, c.job_id, c.row_id, c.kind, c.from_state, c.to_state, c.cause,
-            c.message, r.sheet, r.row, r.student_id,
+            c.id,
+            c.at,
+            c.job_id,
+            c.row_id,
+            c.kind,
+            c.from_state,
+            c.to_state,
+            c.cause,
+            c.message,
+            r.sheet,
+            r.row,
+            r.student_id,
         )
         .select_from(audit.outerjoin(rows, rows.c.id == c.row_id))
         .where(c.file_id == file_id, c.id > after)
         .order_by(c.id)
         .limit(limit)
-    )  # fmt: skip
+    )
     return list(session.execute(query))
 
 

@@ -136,9 +136,13 @@ def row_audit(
 
 
 def job_audit(
-    job: Any, to_state: str, cause: str, message: str | None, now: dt.datetime,
+    job: Any,
+    to_state: str,
+    cause: str,
+    message: str | None,
+    now: dt.datetime,
     from_state: str | None = None,
-) -> dict[str, Any]:  # fmt: skip
+) -> dict[str, Any]:
     return {
         "at": now,
         "file_id": job.file_id,

@@ -38,6 +38,7 @@ class Changed:
 
     rows: list[int] = field(default_factory=list)
     job: bool = False
+    attention: str | None = None  # e.g. WINDOW_CLOSING: the school must be told
 
 
 class Fenced(Exception):
@@ -82,8 +83,9 @@ def prepare(db: Database, claim: Claim, now: dt.datetime) -> tuple[list[Any], Ch
         superseded = [r for r in pending if r.superseded_at is not None]
         for r in superseded:
             message = "Đã có bản tải lên mới hơn của sổ điểm này; dòng này không gửi nữa."
-            audit.append(row_audit(r, claim.job_id, r.sync_state, "NOT_SENT", "SUPERSEDED",
-                                   message, now))  # fmt: skip
+            audit.append(
+                row_audit(r, claim.job_id, r.sync_state, "NOT_SENT", "SUPERSEDED", message, now)
+            )
         repository.set_rows_state(
             session, [r.id for r in superseded], SyncState.NOT_SENT, now, job_id=None
         )
@@ -91,8 +93,9 @@ def prepare(db: Database, claim: Claim, now: dt.datetime) -> tuple[list[Any], Ch
         message = "Dữ liệu không đổi so với lần gửi thành công trước: không cần gửi lại."
         for r in pending:
             if r.id in unchanged:
-                audit.append(row_audit(r, claim.job_id, r.sync_state, "SYNCED", "UNCHANGED",
-                                       message, now))  # fmt: skip
+                audit.append(
+                    row_audit(r, claim.job_id, r.sync_state, "SYNCED", "UNCHANGED", message, now)
+                )
         repository.set_rows_state(
             session, list(unchanged), SyncState.SYNCED, now, synced_at=now, sync_errors=[]
         )
@@ -105,8 +108,9 @@ def prepare(db: Database, claim: Claim, now: dt.datetime) -> tuple[list[Any], Ch
         ]
         for r in due:
             if r.sync_state != SyncState.SENDING:
-                audit.append(row_audit(r, claim.job_id, r.sync_state, "SENDING", "SENDING",
-                                       None, now))  # fmt: skip
+                audit.append(
+                    row_audit(r, claim.job_id, r.sync_state, "SENDING", "SENDING", None, now)
+                )
         repository.set_rows_state(session, [r.id for r in due], SyncState.SENDING, now)
         repository.add_audit(session, audit)
         changed.rows = [r.id for r in superseded] + list(unchanged) + [r.id for r in due]
@@ -158,8 +162,12 @@ def release(
             repository.set_rows_state(session, [r.id for r in moved], rows_to, now)
             audit += [row_audit(r, job.id, r.sync_state, rows_to, cause, None, now) for r in moved]
             changed.rows = [r.id for r in moved]
-        final = state not in (JobState.SCHEDULED, JobState.QUEUED, JobState.RUNNING,
-                              JobState.BLOCKED)  # fmt: skip
+        final = state not in (
+            JobState.SCHEDULED,
+            JobState.QUEUED,
+            JobState.RUNNING,
+            JobState.BLOCKED,
+        )
         repository.update_job(
             session,
             claim.job_id,

@@ -116,8 +116,10 @@ class Worker:
                 except Exception:
                     log.exception("worker %s: claiming failed", self.id)
                 self._wake.clear()
-                waits = [asyncio.ensure_future(self._wake.wait()),
-                         asyncio.ensure_future(stop.wait())]  # fmt: skip
+                waits = [
+                    asyncio.ensure_future(self._wake.wait()),
+                    asyncio.ensure_future(stop.wait()),
+                ]
                 _, pending = await asyncio.wait(
                     waits, timeout=self.settings.poll_interval, return_when="FIRST_COMPLETED"
                 )
@@ -212,5 +214,10 @@ class Worker:
     def shortened(self, window: Window) -> Window:
         """The window minus the time a batch needs: nothing starts that cannot finish."""
         margin = timedelta(seconds=2 * self.batch_seconds)
-        return Window(window.id, window.school_year, window.semester, window.opens_at,
-                      window.closes_at - margin)  # fmt: skip
+        return Window(
+            window.id,
+            window.school_year,
+            window.semester,
+            window.opens_at,
+            window.closes_at - margin,
+        )

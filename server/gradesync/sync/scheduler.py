@@ -1,0 +1,99 @@
+"""The timer: APScheduler 3.x wakes the worker when something becomes due.
+
+APScheduler is used only as a timer. The database says what is due
+(``push_jobs.due_at``: a window's opening or a retry time, and leases that
+expire); the scheduler holds one date trigger, ``next-due``, armed at the
+earliest such moment and re-armed from the database at start and after
+every change. What it fires — :meth:`Worker.wake` — only makes the worker
+look for due jobs, so a double, early or late fire does no harm; a fire
+missed while the process was down is caught up by the re-arm at start
+(``misfire_grace_time`` is set explicitly so a late fire still runs).
+A second timer polls the Sở's windows.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime, timedelta
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from apscheduler.triggers.date import DateTrigger
+from apscheduler.triggers.interval import IntervalTrigger
+
+from gradesync.core.db import Database, utcnow
+from gradesync.sync import repository
+from gradesync.sync.settings import SyncSettings
+from gradesync.sync.windows import WindowBook
+from gradesync.sync.worker import Worker
+
+log = logging.getLogger(__name__)
+
+#: A fire up to this late still runs (the worker then claims whatever is due).
+MISFIRE_GRACE_SECONDS = 3600
+NEXT_DUE = "next-due"
+WINDOWS_POLL = "windows-poll"
+
+
+class SyncScheduler:
+    def __init__(
+        self, db: Database, worker: Worker, windows: WindowBook, settings: SyncSettings
+    ) -> None:
+        self.db = db
+        self.worker = worker
+        self.windows = windows
+        self.settings = settings
+        self.armed_at: datetime | None = None
+        self._scheduler = AsyncIOScheduler(
+            timezone=UTC,
+            job_defaults={
+                "misfire_grace_time": MISFIRE_GRACE_SECONDS,
+                "coalesce": True,
+                "max_instances": 1,
+            },
+        )
+
+    def start(self) -> None:
+        """Start on the running loop; re-arm from the database and poll windows."""
+        self._scheduler.start()
+        self._scheduler.add_job(
+            self._poll_windows,
+            IntervalTrigger(seconds=self.settings.windows_poll_seconds),
+            id=WINDOWS_POLL,
+            replace_existing=True,
+            next_run_time=utcnow() + timedelta(seconds=1),
+            misfire_grace_time=MISFIRE_GRACE_SECONDS,
+        )
+        self.worker.on_change.append(self.rearm)
+        self.rearm()
+
+    def shutdown(self) -> None:
+        if self.rearm in self.worker.on_change:
+            self.worker.on_change.remove(self.rearm)
+        if self._scheduler.running:
+            self._scheduler.shutdown(wait=False)
+
+    def rearm(self) -> None:
+        """Arm ``next-due`` at the earliest due moment in the database (idempotent)."""
+        with self.db.read_session() as session:
+            due = repository.next_due(session)
+        if due is None:
+            self.armed_at = None
+            if self._scheduler.get_job(NEXT_DUE) is not None:
+                self._scheduler.remove_job(NEXT_DUE)
+            return
+        when = max(due, utcnow())
+        self.armed_at = when
+        self._scheduler.add_job(
+            self.worker.wake,
+            DateTrigger(run_date=when),
+            id=NEXT_DUE,
+            replace_existing=True,
+            misfire_grace_time=MISFIRE_GRACE_SECONDS,
+        )
+
+    async def _poll_windows(self) -> None:
+        try:
+            await self.windows.poll()
+        except Exception:
+            log.exception("polling the Sở's windows failed")
+        self.rearm()

@@ -4,16 +4,22 @@ real websocket clients (the ``websockets`` library, its sync client) against it.
 from __future__ import annotations
 
 import json
+import os
+import uuid
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import OperationalError
 from websockets.sync.client import ClientConnection, connect
 
 from gradesync.core.settings import Settings
 from tests.api.conftest import SCHOOL_A, SCHOOL_B, Backend, start_backend
 from tests.api.workbooks import SheetSpec, build_class_workbook, students
+from tests.fixtures.database import TEST_DATABASE_ENV
 from tests.live.driver import commit_states
 
 __all__ = ["SCHOOL_A", "SCHOOL_B", "start_backend"]  # start_backend is a fixture
@@ -21,6 +27,7 @@ __all__ = ["SCHOOL_A", "SCHOOL_B", "start_backend"]  # start_backend is a fixtur
 SHEET = "Toán"
 FIRST_ROW = 7  # the workbook's data start
 N_ROWS = 45
+LOCAL_POSTGRES = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 
 
 @dataclass
@@ -98,3 +105,26 @@ def make_live(
 @pytest.fixture
 def live(make_live: Callable[..., Live]) -> Live:
     return make_live()
+
+
+@pytest.fixture
+def pg_url() -> Iterator[str]:
+    """A fresh PostgreSQL database of its own (dropped afterwards); skipped without a server.
+
+    Based on ``GRADESYNC_TEST_DATABASE_URL`` when set, else the local server.
+    """
+    base = os.environ.get(TEST_DATABASE_ENV) or LOCAL_POSTGRES
+    name = f"gradesync_live_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(base, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+    except OperationalError as exc:
+        admin.dispose()
+        pytest.skip(f"PostgreSQL not reachable: {type(exc).__name__}")
+    try:
+        yield make_url(base).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()

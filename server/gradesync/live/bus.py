@@ -192,8 +192,10 @@ class _Fanout:
             running = asyncio.get_running_loop()
         except RuntimeError:
             running = None
+        # Always through the loop's queue, even from the loop itself: events
+        # published earlier from another thread are then delivered first.
         if running is loop:
-            self._deliver_now(events)
+            loop.call_soon(self._deliver_now, list(events))
         else:
             loop.call_soon_threadsafe(self._deliver_now, list(events))
 

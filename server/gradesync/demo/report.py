@@ -26,6 +26,15 @@ SYNC_LABELS = {
     "FAILED": "Sở từ chối",
     "DEAD": "hết lượt thử",
 }
+JOB_LABELS = {
+    "SCHEDULED": "hẹn giờ",
+    "QUEUED": "chờ gửi",
+    "RUNNING": "đang gửi",
+    "DONE": "xong",
+    "DONE_WITH_ERRORS": "xong, có dòng bị từ chối",
+    "DEAD": "có dòng hết lượt thử",
+    "BLOCKED": "tạm dừng (tài khoản Sở bị từ chối)",
+}
 
 
 class Console:
@@ -33,6 +42,7 @@ class Console:
         self.stream = stream or sys.stdout
         self.tty = self.stream.isatty()
         self._last_progress = ""
+        self._last_key: str | None = None
         self._steps = 0
 
     def say(self, text: str = "") -> None:
@@ -43,21 +53,21 @@ class Console:
         self._steps += 1
         self.say(f"\n[{self._steps}] {text}")
 
-    def progress(self, line: str) -> None:
-        if line == self._last_progress:
-            return
+    def progress(self, line: str, key: str | None = None) -> None:
+        """Redraw the progress line (terminal); elsewhere print it when ``key`` changes."""
+        key = line if key is None else key
         if self.tty:
             self.stream.write("\r\x1b[2K  " + line)
             self.stream.flush()
-        else:
+        elif key != self._last_key:
             print("  " + line, file=self.stream, flush=True)
-        self._last_progress = line
+        self._last_progress, self._last_key = line, key
 
     def end_progress(self) -> None:
         if self.tty and self._last_progress:
             self.stream.write("\n")
             self.stream.flush()
-        self._last_progress = ""
+        self._last_progress, self._last_key = "", None
 
 
 def _table(console: Console, header: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
@@ -95,22 +105,24 @@ def show_upload(console: Console, summary: dict[str, Any], invalid: list[dict[st
 
 def show_jobs(console: Console, jobs: list[dict[str, Any]]) -> None:
     for job in jobs:
+        state = JOB_LABELS.get(job["state"], job["state"])
         console.say(
-            f"  việc {job['job_id']}: lớp {job['class_name']} môn {job['subject_code']} "
-            f"→ {job['state']}"
+            f"  việc {job['job_id']}: lớp {job['class_name']} môn {job['subject_code']} → {state}"
         )
 
 
 def progress_line(
     elapsed: float, rows: list[dict[str, Any]], jobs: Counter[str], opens_in: float | None
-) -> str:
+) -> tuple[str, str]:
+    """(the line, what it says without the clock: print again only when that changes)."""
     by_sync = Counter(r["sync"] for r in rows if r["validation"] == "VALID")
     parts = [f"{SYNC_LABELS.get(s, s)} {n}" for s, n in sorted(by_sync.items())]
+    job_part = ", ".join(f"{n} {JOB_LABELS.get(s, s)}" for s, n in sorted(jobs.items()))
+    state = " · ".join(parts) + (f" | việc: {job_part}" if job_part else "")
     head = f"[{elapsed:5.1f}s]"
     if opens_in is not None and opens_in > 0:
         head += f" cổng nhập điểm mở sau {opens_in:4.1f}s |"
-    job_part = ", ".join(f"{n} {s}" for s, n in sorted(jobs.items()))
-    return f"{head} {' · '.join(parts)}" + (f" | việc: {job_part}" if job_part else "")
+    return f"{head} {state}", state
 
 
 def show_final(

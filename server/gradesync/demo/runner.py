@@ -176,7 +176,7 @@ def _watch(
             (j or {}).get("state", "?") for j in (api.job(job["job_id"]) for job in jobs)
         )
         now = time.monotonic()
-        console.progress(progress_line(now - start, status["rows"], job_states, opens_at - now))
+        console.progress(*progress_line(now - start, status["rows"], job_states, opens_at - now))
         settled = all(r["sync"] in TERMINAL for r in status["rows"] if r["validation"] == "VALID")
         if settled or now > deadline:
             console.end_progress()

@@ -37,6 +37,7 @@ from gradesync.addin.marks import Counts, status_paints, summary_line, validatio
 from gradesync.auth.service import Principal
 from gradesync.core.errors import ApiError
 from gradesync.files import repository
+from gradesync.files.annotate import SYNC_TEXT
 from gradesync.files.service import FileService, not_found
 from gradesync.files.upload import ReceivedUpload, clean_filename
 from gradesync.gradebook.model import WorkbookReport
@@ -263,6 +264,7 @@ def _info(
         "layout": layout,
         "jobs": jobs,
         "rows_by_colour": fills,
+        "sync_text": {str(k): v for k, v in SYNC_TEXT.items()},
     }
     if report is not None:
         c = _counts(report)

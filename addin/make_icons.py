@@ -24,7 +24,8 @@ def _png(size: int, pixels: list[list[tuple[int, int, int, int]]]) -> bytes:
         return struct.pack(">I", len(data)) + tag + data + struct.pack(">I", zlib.crc32(tag + data))
 
     header = struct.pack(">IIBBBBB", size, size, 8, 6, 0, 0, 0)
-    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(raw, 9)) + chunk(b"IEND", b"")
+    body = chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(raw, 9)) + chunk(b"IEND", b"")
+    return b"\x89PNG\r\n\x1a\n" + body
 
 
 def _near_segment(x: float, y: float, a: tuple, b: tuple, w: float) -> bool:
@@ -62,7 +63,8 @@ def icon(name: str, size: int) -> bytes:
     for y in range(size):
         row = []
         for x in range(size):
-            cx, cy = min(max(x + 0.5, radius), size - radius), min(max(y + 0.5, radius), size - radius)
+            cx = min(max(x + 0.5, radius), size - radius)
+            cy = min(max(y + 0.5, radius), size - radius)
             if math.hypot(x + 0.5 - cx, y + 0.5 - cy) > radius:
                 row.append((0, 0, 0, 0))
             elif _glyph(name, (x + 0.5) / size, (y + 0.5) / size):

@@ -148,7 +148,9 @@ class Excel:
         for s in self.sheets:
             height = max((r for r, _ in s.values), default=0)
             width = max((c for _, c in s.values), default=0)
-            rows = [[s.values.get((r, c)) for c in range(1, width + 1)] for r in range(1, height + 1)]
+            rows = [
+                [s.values.get((r, c)) for c in range(1, width + 1)] for r in range(1, height + 1)
+            ]
             notes = [f"{get_column_letter(c)}{r}" for (r, c) in s.notes]
             sheets.append(Sheet(s.name, copy.deepcopy(rows), hidden=s.hidden, notes=notes))
         make = officejs if self.client == "Office.js" else vba

@@ -43,8 +43,11 @@ def _glyph(name: str, u: float, v: float) -> bool:
             u, v, (0.43, 0.70), (0.76, 0.32), w
         )
     if name == "send":
-        return _near_segment(u, v, (0.25, 0.5), (0.75, 0.5), w) or _near_segment(
-            u, v, (0.55, 0.3), (0.75, 0.5), w) or _near_segment(u, v, (0.55, 0.7), (0.75, 0.5), w)
+        return (
+            _near_segment(u, v, (0.25, 0.5), (0.75, 0.5), w)
+            or _near_segment(u, v, (0.55, 0.3), (0.75, 0.5), w)
+            or _near_segment(u, v, (0.55, 0.7), (0.75, 0.5), w)
+        )
     if name == "refresh":
         r = math.hypot(u - 0.5, v - 0.5)
         angle = math.atan2(v - 0.5, u - 0.5)

@@ -28,9 +28,7 @@ def _run(call_script, script, payload):
 
 
 def _status_col(sheet, header_row):
-    return next(
-        c for (r, c), v in sheet.values.items() if r == header_row and v == STATUS_HEADER
-    )
+    return next(c for (r, c), v in sheet.values.items() if r == header_row and v == STATUS_HEADER)
 
 
 @pytest.mark.parametrize("client", ["officejs", "vba"])
@@ -67,7 +65,10 @@ def test_office_js_dirty_book_marks_each_bad_cell_red_with_the_reason_as_a_note(
     info = body["gradesync"]
     assert info["counts"] == {"rows": 7, "valid": 3, "invalid": 4}
     assert {(p["sheet"], p["cell"]) for p in info["problems"]} == {
-        ("Toán", "I8"), ("Toán", "F9"), ("Toán", "B11"), ("GDTC", "D6")
+        ("Toán", "I8"),
+        ("Toán", "F9"),
+        ("Toán", "B11"),
+        ("GDTC", "D6"),
     }
     # the state sheet exists and is hidden
     assert excel["_GuiSo"].hidden
@@ -121,9 +122,7 @@ def test_a_teachers_own_note_on_a_bad_cell_is_kept_and_the_reason_goes_to_the_st
     payload["sheets"][0]["notes"].append({"address": "I8"})
     excel, body = _run(call_script, "validate_sheet", payload)
 
-    assert not any(
-        a["func"] == "addNote" and a["args"][0] == "I8" for a in body["actions"]
-    )
+    assert not any(a["func"] == "addNote" and a["args"][0] == "I8" for a in body["actions"])
     toan = excel["Toán"]
     assert toan.fill("I8") == RED
     assert "0 đến 10" in toan.values[(8, _status_col(toan, 7))]

@@ -16,7 +16,7 @@ from __future__ import annotations
 import logging
 import uuid
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 
 from gradesync.core.crypto import SecretBox
@@ -28,6 +28,9 @@ from gradesync.sync.models import SyncWindow, WindowSource
 from gradesync.sync.settings import SyncSettings
 
 log = logging.getLogger(__name__)
+
+#: Clock uncertainty above which a refresh also reads the Sở's /api/v1/time.
+PRECISE = timedelta(milliseconds=250)
 
 
 class WindowStatus(StrEnum):
@@ -103,7 +106,9 @@ class WindowBook:
         """
         creds = credentials(self.db, self.box, school_id)
         found = await self.client.windows(creds, school_year, semester)
-        if not self.client.clock.synced:
+        clock = self.client.clock
+        if not clock.synced or clock.so_now().uncertainty > PRECISE:
+            # Date headers give a second's resolution; edges deserve milliseconds.
             await self.client.sync_clock(creds)
         now = utcnow()
         values = [
@@ -137,8 +142,8 @@ class WindowBook:
             source=WindowSource.ADMIN,
             school_year=school_year,
             semester=semester,
-            opens_at=opens_at,
-            closes_at=closes_at,
+            opens_at=opens_at.astimezone(UTC),
+            closes_at=closes_at.astimezone(UTC),
         )
         with self.db.write_session() as session:
             session.add(window)

@@ -2,7 +2,7 @@
 
 It puts the bus in ``app.state.bus`` (and the live settings in
 ``app.state.live_settings``), mounts the websocket routes, and wraps the
-app's lifespan so the bus (and the notifier) start with the server and stop
+app's lifespan so the bus and the notifier start with the server and stop
 before the database is disposed.
 """
 
@@ -17,6 +17,8 @@ from typing import Any
 from fastapi import FastAPI
 
 from gradesync.live.bus import get_bus
+from gradesync.live.notify.endpoints import router as notify_router
+from gradesync.live.notify.service import Notifier
 from gradesync.live.settings import LiveSettings
 from gradesync.live.websocket import router as websocket_router
 
@@ -47,6 +49,7 @@ def install_live(app: FastAPI, live_settings: LiveSettings | None = None) -> Non
     app.state.live_settings = live_settings
     app.state.bus = get_bus(app.state.settings, live_settings)
     app.include_router(websocket_router)
+    app.include_router(notify_router)
 
     inner: Callable[[Any], AbstractAsyncContextManager[Any]] = app.router.lifespan_context
 
@@ -55,9 +58,12 @@ def install_live(app: FastAPI, live_settings: LiveSettings | None = None) -> Non
         async with inner(the_app) as state:
             bus = app.state.bus
             await bus.start()
+            notifier = Notifier(app.state.db, bus, app.state.secret_box, live_settings)
+            await notifier.start()
             try:
                 yield state
             finally:
+                await notifier.stop()
                 await bus.stop()
 
     app.router.lifespan_context = lifespan

@@ -29,6 +29,7 @@ MODEL_MODULES = (
     "gradesync.auth.models",
     "gradesync.files.models",
     "gradesync.sync.models",
+    "gradesync.live.notify.models",
 )
 
 

@@ -24,6 +24,7 @@ from gradesync.files.service import FileService
 from gradesync.files.storage import FileStore
 from gradesync.live.setup import install_live
 from gradesync.sync.setup import install_sync
+from gradesync.web.setup import install_web
 
 log = logging.getLogger(__name__)
 
@@ -81,4 +82,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_live(app)  # app.state.bus, /ws/* streams, notifications
     install_sync(app)  # app.state.sync, push/jobs/windows routes, scheduler + worker
     include_addin(app)  # /xlwings/custom-scripts-call/*, /manifest, /taskpane.html, /addin/*
+    install_web(app)  # web pages: /sign-in, /files…, /admin/…, /web-static/*
     return app

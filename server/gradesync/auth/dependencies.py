@@ -19,6 +19,7 @@ from gradesync.auth.service import Principal, authenticate
 from gradesync.core.db import Database
 from gradesync.core.deps import SessionDep
 from gradesync.core.errors import ApiError
+from gradesync.web.cookie import cookie_token
 
 _bearer = HTTPBearer(
     auto_error=False,
@@ -63,11 +64,12 @@ def require_roles(*roles: Role) -> Callable[[Principal], Principal]:
 
 
 def authenticate_websocket(websocket: WebSocket, db: Database) -> Principal | None:
-    """The principal of a websocket: ``?token=`` (browsers cannot set headers) or Bearer.
+    """The principal of a websocket: ``?token=`` (browsers cannot set headers), Bearer,
+    or a same-origin web page's session cookie (:mod:`gradesync.web.cookie`).
 
     Returns ``None`` when unauthenticated; the caller closes with code 1008.
     """
-    token = websocket.query_params.get("token")
+    token = websocket.query_params.get("token") or cookie_token(websocket)
     if not token:
         header = websocket.headers.get("authorization", "")
         scheme, _, value = header.partition(" ")

@@ -97,6 +97,7 @@ def test_packing_respects_the_notify_limit_and_keeps_order() -> None:
 def test_coalescing_keeps_each_rows_last_state_in_order() -> None:
     events = [row(1, "SENDING"), row(2, "SENDING"), row(1, "SYNCED"), FileEvent("f1", "s1", {})]
     assert [(e.row, e.sync) for e in latest_states(events)[:2]] == [(2, "SENDING"), (1, "SYNCED")]
-    batch = render(latest_states(events), StreamFormat.BATCH)
+    batch = [json.loads(m) for m in render(latest_states(events), StreamFormat.BATCH)]
     assert [m["type"] for m in batch] == ["rows", "file"]
+    assert [(r["row"], r["sync"]) for r in batch[0]["rows"]] == [(2, "SENDING"), (1, "SYNCED")]
     assert len(render(latest_states(events), StreamFormat.ROW)) == 3

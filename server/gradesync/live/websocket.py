@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import time
 from collections.abc import Awaitable, Callable
@@ -56,7 +57,8 @@ CLOSE_NOT_FOUND = 4404
 PROVINCE_MIN_INTERVAL = 1.0
 
 Snapshot = Callable[[], Awaitable[dict[str, Any]]]
-Render = Callable[[list[Event]], Awaitable[list[dict[str, Any]]]]
+#: a delivery's events → message texts (JSON)
+Render = Callable[[list[Event]], Awaitable[list[str]]]
 
 
 @router.websocket("/ws/files/{file_id}")
@@ -82,7 +84,7 @@ async def file_stream(websocket: WebSocket, file_id: str, format: str = "row") -
             raise _Refused(CLOSE_NOT_FOUND, "FILE_NOT_FOUND", _file_not_found(file_id))
         return data
 
-    async def render_delivery(events: list[Event]) -> list[dict[str, Any]]:
+    async def render_delivery(events: list[Event]) -> list[str]:
         events = latest_states(events)
         if any(getattr(e, "errors", ()) is None for e in events):
             events = await run_in_threadpool(_with_errors, events, read_errors)
@@ -121,7 +123,7 @@ async def school_stream(websocket: WebSocket, school_id: str) -> None:
             raise _Refused(CLOSE_NOT_FOUND, "SCHOOL_NOT_FOUND", _school_not_found(school_id))
         return data
 
-    async def render_delivery(events: list[Event]) -> list[dict[str, Any]]:
+    async def render_delivery(events: list[Event]) -> list[str]:
         return render(only(latest_states(events), JobEvent, FileEvent), StreamFormat.ROW)
 
     await _stream(websocket, school_topic(school_id), snapshot, render_delivery)
@@ -149,13 +151,13 @@ async def province_stream(websocket: WebSocket) -> None:
     async def snapshot() -> dict[str, Any]:
         return await run_in_threadpool(read_snapshot)
 
-    async def render_delivery(events: list[Event]) -> list[dict[str, Any]]:
+    async def render_delivery(events: list[Event]) -> list[str]:
         schools = sorted({e.school_id for e in events if isinstance(e, FileEvent)})
         if not schools:
             return []
         totals = await run_in_threadpool(read_totals, schools)
         return [
-            {"type": "school", "school_id": sid, "counts": counts, "at": time.time()}
+            json.dumps({"type": "school", "school_id": sid, "counts": counts, "at": time.time()})
             for sid, counts in totals.items()
         ]
 
@@ -221,7 +223,7 @@ async def _stream(
                     await websocket.close(code=1001, reason="server shutting down")
                     return
                 for message in await render(events):
-                    await websocket.send_json(message)
+                    await websocket.send_text(message)
 
         async def read_until_closed() -> None:
             while (await websocket.receive())["type"] != "websocket.disconnect":

@@ -6,12 +6,13 @@ so each answer is handled on its own terms:
 - **partial** (200, a result per record): one call settles the batch.
 - **atomic** (422 naming the bad records; nothing stored): the named records
   get their errors and the rest is sent once more — two calls.
-- **atomic-opaque** (422 without detail): binary splitting. A group known to
-  hold a bad record is halved; the left half is sent; if it is stored whole,
-  the right half *must* hold the bad record and is split further without
-  being sent as a whole. Isolating ``k`` bad records among ``n`` takes about
-  ``k · log2(n / k)`` calls plus one per bad record, and a record is never
-  sent again once the Sở said it is stored.
+- **atomic-opaque** (422 without detail): adaptive group testing
+  (:mod:`gradesync.so._isolation`): the failed batch is narrowed by probes
+  sized to minimise the expected calls left, a stored probe proves the rest of
+  its group still suspect without resending it, the remnants of failed probes
+  are later sent together, and a record is never sent again once the Sở said
+  it is stored. For ``k`` bad records among 100 that is about 9 calls for one,
+  52 for ten (see the module).
 
 Batches never exceed the Sở's maximum; a 413 lowers the shared limit (to the
 ``max`` the Sở names, else half) and the batch is split. A gradebook-wide
@@ -26,6 +27,7 @@ import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
+from gradesync.so._isolation import Isolation
 from gradesync.so.outcomes import (
     Accepted,
     BatchVerdict,
@@ -36,6 +38,7 @@ from gradesync.so.outcomes import (
     Outcome,
     RecordError,
     Rejected,
+    Stored,
     TooLarge,
 )
 
@@ -83,31 +86,66 @@ class Settler:
         assert all(o is not None for o in self.outcomes), "every record gets an outcome"
         return self.outcomes  # type: ignore[return-value]
 
-    async def _settle(self, indices: list[int], known_bad: bool = False) -> bool:
-        """Settle ``indices``; True when they were all stored by a single call."""
+    async def _settle(self, indices: list[int]) -> None:
+        """Settle ``indices``: one batch each ``limit`` records, then whatever the answers need."""
         if self._stopped(indices):
-            return False
+            return
         if len(indices) > self._limit.size:
             size = self._limit.size
             chunks = [indices[i : i + size] for i in range(0, len(indices), size)]
             await asyncio.gather(*(self._settle(chunk) for chunk in chunks))
-            return False
-        if known_bad:
-            await self._isolate(indices)
-            return False
+            return
+        match await self._call(indices):
+            case None:
+                pass
+            case Rejected(errors=None):
+                await self._isolate(indices)
+            case TooLarge(limit):
+                if self._shrink(indices, limit):
+                    await self._settle(indices)
+            case verdict:
+                await self._apply(indices, verdict)
+
+    async def _isolate(self, indices: list[int]) -> None:
+        """``indices`` hold at least one bad record (the Sở would not say which): find them."""
+        search = Isolation(indices)
+        self._reject(search.bad)
+        while (probe := search.next_probe(self._limit.size)) is not None:
+            match await self._call(probe):
+                case None:
+                    self._stopped(search.open)
+                    return
+                case Rejected(errors=None):
+                    self._reject(search.record(probe, stored=False))
+                case Accepted(outcomes) if all(isinstance(o, Stored) for o in outcomes):
+                    for index, outcome in zip(probe, outcomes, strict=True):
+                        self.outcomes[index] = outcome
+                    self._reject(search.record(probe, stored=True))
+                case TooLarge(limit):
+                    # The limit went down (another chunk may have learnt it first): the
+                    # next probe is planned within it; nothing was learnt about the records.
+                    if not self._shrink(probe, limit):
+                        search.forget(probe)
+                case verdict:
+                    # An answer of another mode or a stop: it settles the probe by itself.
+                    search.forget(probe)
+                    await self._apply(probe, verdict)
+
+    async def _call(self, indices: list[int]) -> BatchVerdict | None:
+        """Send ``indices`` as one batch; None (and their outcome set) if the push stopped."""
         self.halt = self.halt or self._may_start()
         if self._stopped(indices):
-            return False
+            return None
         self.calls += 1
-        verdict = await self._send(indices)
+        return await self._send(indices)
+
+    async def _apply(self, indices: list[int], verdict: BatchVerdict) -> None:
+        """Settle ``indices`` by an answer that says what became of each, or stops the push."""
         match verdict:
             case Accepted(outcomes):
                 for index, outcome in zip(indices, outcomes, strict=True):
                     self.outcomes[index] = outcome
-                return all(not isinstance(o, RecordError) for o in outcomes)
-            case Rejected(errors=None):
-                await self._isolate(indices)
-            case Rejected(errors=named):
+            case Rejected(errors=dict() as named):
                 for position, (code, so_message) in named.items():
                     self.outcomes[indices[position]] = self._record_error(
                         indices[position], code, so_message
@@ -118,30 +156,27 @@ class Settler:
             case GradebookRefused(code):
                 self._refused = self._refused or self._gradebook_error(code)
                 self._stopped(indices)
-            case TooLarge(limit):
-                smaller = limit if limit is not None else len(indices) // 2
-                if len(indices) == 1 or smaller < 1:
-                    # A single record "too large": the Sở's answer makes no sense; retrying
-                    # cannot help. Treat it as opaque rejection of that record.
-                    only = indices[0]
-                    self.outcomes[only] = self._record_error(only, "BATCH_TOO_LARGE", None)
-                    return False
-                self._limit.size = min(self._limit.size, smaller, len(indices) - 1)
-                await self._settle(indices)
             case Halted(halt):
                 self.halt = self.halt or halt
                 self._stopped(indices)
-        return False
+            case _:
+                raise AssertionError(f"not an answer that settles records: {verdict!r}")
 
-    async def _isolate(self, indices: list[int]) -> None:
-        """``indices`` hold at least one bad record (the Sở would not say which)."""
+    def _shrink(self, indices: list[int], limit: int | None) -> bool:
+        """Lower the batch limit after a 413 on ``indices``; False if that cannot help."""
         if len(indices) == 1:
-            self.outcomes[indices[0]] = self._record_error(indices[0], "VALIDATION_FAILED", None)
-            return
-        middle = len(indices) // 2
-        left, right = indices[:middle], indices[middle:]
-        left_clean = await self._settle(left)
-        await self._settle(right, known_bad=left_clean)
+            # A single record "too large": the Sở's answer makes no sense and retrying
+            # cannot help. Treat it as a rejection of that record.
+            self.outcomes[indices[0]] = self._record_error(indices[0], "BATCH_TOO_LARGE", None)
+            return False
+        smaller = limit if limit is not None else len(indices) // 2
+        self._limit.size = min(self._limit.size, smaller, len(indices) - 1)
+        return True
+
+    def _reject(self, bad: list[int]) -> None:
+        """Records an opaque Sở proved bad without saying why."""
+        for index in bad:
+            self.outcomes[index] = self._record_error(index, "VALIDATION_FAILED", None)
 
     def _stopped(self, indices: list[int]) -> bool:
         """Give ``indices`` the gradebook error or halt, if one happened; say whether it did."""

@@ -1,7 +1,7 @@
 """Browser tests: ``gradesync serve`` as a process on a free port, the Sở simulator,
 and Debian's Chromium driven by Playwright.
 
-Skipped (with the reason) only when ``/usr/bin/chromium`` is absent; ``make
+Browser tests are skipped (with the reason) only when ``/usr/bin/chromium`` is absent; ``make
 test`` installs it on a fresh Debian machine (scripts/system-deps.sh). The
 browser is never downloaded (no ``playwright install``).
 
@@ -21,6 +21,7 @@ from typing import Any
 
 import httpx
 import pytest
+from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
 
 from gradesync.demo.cluster import Cluster
 from tests.fixtures.simulator import CLIENT_ID, CLIENT_SECRET, SCHOOL_ID, SimulatorControl
@@ -36,15 +37,6 @@ LAUNCH_ARGS = [
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "tests" / "artifacts" / "web"
 DOCS_IMG = ROOT / "docs" / "img"
-
-if not CHROMIUM.exists():
-    pytest.skip(
-        "Debian's chromium is not installed at /usr/bin/chromium (scripts/system-deps.sh "
-        "installs it as root); the browser tests need a real browser",
-        allow_module_level=True,
-    )
-
-from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright  # noqa: E402
 
 
 @dataclass
@@ -104,6 +96,11 @@ def site(make_site: Callable[..., Site]) -> Site:
 
 @pytest.fixture(scope="session")
 def browser() -> Iterator[Browser]:
+    if not CHROMIUM.exists():
+        pytest.skip(
+            "Debian's chromium is not installed at /usr/bin/chromium (scripts/system-deps.sh "
+            "installs it as root); the browser tests need a real browser"
+        )
     with sync_playwright() as p:
         b = p.chromium.launch(executable_path=str(CHROMIUM), args=LAUNCH_ARGS)
         yield b
@@ -111,10 +108,11 @@ def browser() -> Iterator[Browser]:
 
 
 @pytest.fixture
-def new_context(browser: Browser, site: Site) -> Iterator[Callable[..., BrowserContext]]:
+def new_context(browser: Browser) -> Iterator[Callable[..., BrowserContext]]:
+    """``new_context(site, **options)``: a fresh browser profile pointed at ``site``."""
     contexts: list[BrowserContext] = []
 
-    def make(**options: Any) -> BrowserContext:
+    def make(site: Site, **options: Any) -> BrowserContext:
         options.setdefault("viewport", {"width": 1200, "height": 900})
         ctx = browser.new_context(base_url=site.url, locale="vi-VN", accept_downloads=True,
                                   **options)  # fmt: skip

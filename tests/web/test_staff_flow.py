@@ -37,7 +37,7 @@ def data_rows(page: Page) -> list[dict[str, str]]:
 def test_staff_uploads_sees_red_rows_pushes_and_watches_them_turn_green(
     site: Site, new_context: Callable[..., BrowserContext], tmp_path: Path
 ) -> None:
-    context = new_context()
+    context = new_context(site)
     page = context.new_page()
     urls: list[str] = []
     page.on("request", lambda r: urls.append(r.url))
@@ -107,7 +107,7 @@ def test_staff_uploads_sees_red_rows_pushes_and_watches_them_turn_green(
 def test_filters_and_template_download(
     site: Site, new_context: Callable[..., BrowserContext], tmp_path: Path
 ) -> None:
-    page = new_context().new_page()
+    page = new_context(site).new_page()
     sign_in(page, site.tokens["teacher"])
     upload_through_page(page, tmp_path)
     page.get_by_label("Kiểm tra").select_option("INVALID")
@@ -116,12 +116,14 @@ def test_filters_and_template_download(
     expect(page.locator("#rows caption")).to_contain_text("đã lọc")
 
     page.goto("/templates")
-    page.get_by_label("Lớp").fill("6A1")
+    page.get_by_label("Lớp", exact=True).fill("6A1")
     page.get_by_label("Năm học").fill("2025-2026")
     shot(page, "templates")
     with page.expect_download() as download_info:
         page.get_by_role("button", name="Tải mẫu (.xlsx)").click()
-    book = load_workbook(download_info.value.path())
+    template = download_info.value
+    assert template.suggested_filename.endswith(".xlsx")
+    book = load_workbook(io.BytesIO(Path(template.path()).read_bytes()))
     assert "_gradesync" in book.sheetnames
 
 
@@ -132,7 +134,7 @@ def test_javascript_off_the_file_page_still_shows_the_status_table(
         r = api.post("/api/files", files={"file": ("BangDiem_6A1.xlsx", dirty_workbook())})
         assert r.status_code == 201, r.text
         file_id = r.json()["file_id"]
-    page = new_context(java_script_enabled=False).new_page()
+    page = new_context(site, java_script_enabled=False).new_page()
     sign_in(page, site.tokens["staff"])  # a plain form post works without a script
     page.goto(f"/files/{file_id}")
     rows = page.locator("#rows tbody tr")

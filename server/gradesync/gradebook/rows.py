@@ -14,12 +14,14 @@ table are skipped.
 from __future__ import annotations
 
 import re
+from operator import itemgetter
 
 from gradesync.gradebook.codes import finding, show
 from gradesync.gradebook.headers import Column, column_letter
 from gradesync.gradebook.model import Finding, GradeRow
 from gradesync.gradebook.text import fold, key
 from gradesync.gradebook.values import (
+    FLOAT_SCORES,
     LEVELS,
     QUALITY_RATINGS,
     RESULTS,
@@ -43,6 +45,12 @@ _FOOTER = re.compile(
 )
 _NOTE_EXEMPT = re.compile(r"mien|khuyet tat")
 _TX_KEYS = [f"tx.{i}" for i in range(64)]  # no sheet has more ĐĐGtx columns than that
+_float_score = FLOAT_SCORES.__getitem__  # the dict is cleared in place, never replaced
+
+
+def _text(value: object) -> str:
+    """A non-text name cell (a number, a date) as text; ``""`` when blank."""
+    return "" if is_blank(value) else " ".join(str(value).split())
 
 
 def _is_footer(row: list[object]) -> bool:
@@ -85,6 +93,26 @@ class RowReader:
         self.width = max(mapped, default=-1) + 1
         self.mapped = mapped
         self.letters = [column_letter(i) for i in range(self.width)]
+        # The common score row, read in one go (see _numbers): every ĐĐGtx,
+        # ĐĐGgk and ĐĐGck a number. Only where the generic path would read
+        # the same cells the same way: score mode, one ĐĐGtx a column.
+        numbers = [("tx", c) for c in self.tx_cols]
+        numbers += [(r, c) for r, c in self.singles if r in ("gk", "ck")]
+        self.other_singles = [(r, c) for r, c in self.singles if r not in ("gk", "ck")]
+        self.numbers = (
+            itemgetter(*(c for _, c in numbers))
+            if mode == "score"
+            and self.tx_all_col is None
+            and len(numbers) >= 2
+            # gk/ck come first among the singles, so the cells keep their order
+            and self.singles[: len(numbers) - len(self.tx_cols)] == numbers[len(self.tx_cols) :]
+            else None
+        )
+        self.number_types = (float,) * len(numbers)
+        self.number_keys = [_TX_KEYS[i] for i in range(len(self.tx_cols))]
+        self.number_keys += [r for r, _ in numbers[len(self.tx_cols) :]]
+        self.number_letters = [self.letters[c] for _, c in numbers]
+        self.number_attrs = [(r, i) for i, (r, _) in enumerate(numbers) if r != "tx"]
 
     # -- the loop ---------------------------------------------------------
     def read(self, rows: list[list[object]], start: int) -> list[GradeRow]:
@@ -112,59 +140,42 @@ class RowReader:
         cells = grade_row.cells
         problems = grade_row.findings
 
-        if self.id_col is not None:
-            cell = letters[self.id_col] + suffix
+        id_col = self.id_col
+        if id_col is not None:
+            cell = letters[id_col] + suffix
             cells["student_id"] = cell
-            raw = row[self.id_col]
-            ident, problem = parse_id(raw)
-            grade_row.student_id = ident
-            if problem:
-                digits = "10" if not isinstance(raw, float | int) or raw < 1e10 else "12"
-                problems.append(
-                    self._finding(problem, number, cell, value=show(raw), expected=digits)
-                )
-        grade_row.full_name = self._name(row, cells, letters, suffix)
-
-        mode = self.mode
-        score_mode = mode == "score"
-        tx = grade_row.tx
-        for col in self.tx_cols:
-            raw = row[col]
-            if raw is None or raw == "" or (raw.__class__ is str and raw.isspace()):
-                if "tx.empty" not in cells:
-                    cells["tx.empty"] = letters[col] + suffix
-                continue
-            cell = letters[col] + suffix
-            if score_mode:
-                # Fast path: a plain number (memoised); anything else goes the long way.
-                value, problem = parse_score(raw)
-                if value is not None:
-                    cells[_TX_KEYS[len(tx)]] = cell
-                    tx.append(value)
-                    continue
-                if raw.__class__ is str and len(raw.split()) > 1:
-                    problems.append(self._finding("TX_TOO_MANY_IN_CELL", number, cell, value=raw))
-                    continue
-            self._assessment("tx", raw, cell, number, grade_row)
-        if self.tx_all_col is not None:
-            cell = letters[self.tx_all_col] + suffix
-            cells["tx"] = cell
-            if mode == "comment":
-                for token in str(row[self.tx_all_col] or "").split():
-                    self._assessment("tx", token, cell, number, grade_row)
+            raw = row[id_col]
+            if raw.__class__ is str and raw.isdigit():  # the common case; parse_id keeps it as is
+                grade_row.student_id = raw
             else:
-                for value, problem, token in parse_scores(row[self.tx_all_col]):
-                    if problem:
-                        problems.append(self._score_problem(problem, "tx", token, cell, number))
-                    else:
-                        grade_row.tx.append(value)  # type: ignore[arg-type]
-        for role, col in self.singles:
+                ident, problem = parse_id(raw)
+                grade_row.student_id = ident
+                if problem:
+                    digits = "10" if not isinstance(raw, float | int) or raw < 1e10 else "12"
+                    problems.append(
+                        self._finding(problem, number, cell, value=show(raw), expected=digits)
+                    )
+        if self.name_col is not None:
+            cells["full_name"] = letters[self.name_col] + suffix
+            raw = row[self.name_col]
+            grade_row.full_name = (
+                " ".join(raw.split()) if raw.__class__ is str else _text(raw)  # "" when blank
+            )
+        else:
+            grade_row.full_name = self._split_name(row, cells, letters, suffix)
+
+        singles = self.singles
+        if self.numbers is not None and self._numbers(row, grade_row, suffix):
+            singles = self.other_singles
+        else:
+            self._tx(row, grade_row, suffix)
+        for role, col in singles:
             cell = letters[col] + suffix
             cells[role] = cell
             raw = row[col]
             if raw is None or raw == "" or (raw.__class__ is str and raw.isspace()):
                 continue
-            if score_mode and role != "score":
+            if self.mode == "score" and role != "score":
                 value, problem = parse_score(raw)
                 if value is not None:
                     setattr(grade_row, role, value)
@@ -206,11 +217,72 @@ class RowReader:
         return grade_row
 
     # -- pieces -----------------------------------------------------------
-    def _name(self, row: list[object], cells: dict[str, str], letters: list[str], n: str) -> str:
-        if self.name_col is not None:
-            cells["full_name"] = letters[self.name_col] + n
-            raw = row[self.name_col]
-            return "" if is_blank(raw) else " ".join(str(raw).split())
+    def _numbers(self, row: list[object], grade_row: GradeRow, suffix: str) -> bool:
+        """Read every ĐĐGtx, ĐĐGgk and ĐĐGck at once when all are known float scores.
+
+        ``False`` (nothing touched) when any is blank, text, a bool, or a number
+        :func:`parse_score` has not read yet or found a problem with: then the
+        generic path reads the row, cell by cell, and remembers new numbers.
+        """
+        values = self.numbers(row)  # type: ignore[misc]
+        if tuple(map(type, values)) != self.number_types:
+            return False
+        try:
+            # [] not .get: a miss raises instead of giving None, since comparing
+            # Decimals with None (``None in``) goes through the numbers ABCs
+            scores = tuple(map(_float_score, values))
+        except KeyError:
+            return False
+        grade_row.tx = list(scores[: len(self.tx_cols)])
+        for attr, i in self.number_attrs:
+            setattr(grade_row, attr, scores[i])
+        grade_row.cells.update(
+            zip(self.number_keys, [letter + suffix for letter in self.number_letters], strict=True)
+        )
+        return True
+
+    def _tx(self, row: list[object], grade_row: GradeRow, suffix: str) -> None:
+        """The ĐĐGtx cells, one at a time (and the all-in-one ĐĐGtx cell)."""
+        letters, cells, problems = self.letters, grade_row.cells, grade_row.findings
+        number = grade_row.row
+        mode = self.mode
+        score_mode = mode == "score"
+        tx = grade_row.tx
+        for col in self.tx_cols:
+            raw = row[col]
+            if raw is None or raw == "" or (raw.__class__ is str and raw.isspace()):
+                if "tx.empty" not in cells:
+                    cells["tx.empty"] = letters[col] + suffix
+                continue
+            cell = letters[col] + suffix
+            if score_mode:
+                # A number or numeric text (memoised); anything else goes the long way.
+                value, problem = parse_score(raw)
+                if value is not None:
+                    cells[_TX_KEYS[len(tx)]] = cell
+                    tx.append(value)
+                    continue
+                if raw.__class__ is str and len(raw.split()) > 1:
+                    problems.append(self._finding("TX_TOO_MANY_IN_CELL", number, cell, value=raw))
+                    continue
+            self._assessment("tx", raw, cell, number, grade_row)
+        if self.tx_all_col is not None:
+            cell = letters[self.tx_all_col] + suffix
+            cells["tx"] = cell
+            if mode == "comment":
+                for token in str(row[self.tx_all_col] or "").split():
+                    self._assessment("tx", token, cell, number, grade_row)
+            else:
+                for value, problem, token in parse_scores(row[self.tx_all_col]):
+                    if problem:
+                        problems.append(self._score_problem(problem, "tx", token, cell, number))
+                    else:
+                        grade_row.tx.append(value)  # type: ignore[arg-type]
+
+    def _split_name(
+        self, row: list[object], cells: dict[str, str], letters: list[str], n: str
+    ) -> str:
+        """The name from a family-name and a given-name column."""
         parts = []
         for col in (self.family_col, self.given_col):
             if col is not None and not is_blank(row[col]):

@@ -30,6 +30,9 @@ ZERO, TEN = Decimal(0), Decimal(10)
 TENFOLD_MIN, TENFOLD_MAX = Decimal(20), Decimal(100)
 _NONE: frozenset[str | None] = frozenset()
 _VALID_SCORES = frozenset(Decimal(n) / 10 for n in range(101))  # 0, 0.1, … 10
+#: a valid score → its tenths (8.3 → 83): averages of valid scores in exact integers
+_TENTHS = {Decimal(n) / 10: n for n in range(101)}
+_tenths = _TENTHS.__getitem__
 _PARSE_CODES = frozenset(
     {
         "SCORE_NOT_A_NUMBER",
@@ -179,6 +182,8 @@ class _Checker:
         return True
 
     def _scores(self, row: GradeRow, flagged: set[str | None]) -> None:
+        if not flagged and self._valid_scores(row):
+            return
         cells = row.cells
         ok = True
         for i, value in enumerate(row.tx):
@@ -209,6 +214,43 @@ class _Checker:
                         ours=show(ours),
                     )
                 )
+
+    def _valid_scores(self, row: GradeRow) -> bool:
+        """The common row, checked in integer tenths: ĐĐGgk, ĐĐGck and every ĐĐGtx present
+        and valid, and nothing flagged by the reader. ``False`` (nothing reported) for any
+        other row, which :meth:`_scores` then checks in full, reporting the same way.
+
+        The average is exact: ``(2·num + den) // (2·den)`` is num/den rounded half-up
+        to a whole number of tenths, which is what :func:`semester_average` computes.
+        """
+        if row.gk is None or row.ck is None:
+            return False
+        try:
+            tx = list(map(_tenths, row.tx))
+            num = sum(tx) + 2 * _tenths(row.gk) + 3 * _tenths(row.ck)
+        except KeyError:  # out of range, too many decimals: the full check says which
+            return False
+        count = len(tx)
+        if count != self.required:
+            self._tx_count(row, count, False)
+        tb = row.tb
+        if tb is not None and tx:
+            den = count + 5
+            ours = (2 * num + den) // (2 * den)
+            sheet = _TENTHS.get(tb)
+            if sheet is None:
+                sheet = int(round_half_up(tb) * 10)  # 8.25, 11, -1: rare; compared all the same
+            if sheet != ours:
+                row.findings.append(
+                    self._f(
+                        "AVERAGE_MISMATCH",
+                        row,
+                        row.cells.get("tb"),
+                        sheet_value=show(tb),
+                        ours=show(semester_average(row.tx, row.gk, row.ck)),
+                    )
+                )
+        return True
 
     def _tx_count(self, row: GradeRow, count: int, unreadable: bool) -> None:
         if self.required is None or not self.has_tx or unreadable or count == self.required:

@@ -8,7 +8,10 @@ the rules' business (:mod:`gradesync.gradebook.rules`), not this module's, so
 that the rules hold for gradebooks built any other way.
 
 Scores repeat endlessly across a workbook (0–10 in tenths), so
-:func:`parse_score` is memoised: most cells cost one dict lookup.
+:func:`parse_score` is memoised: most cells cost one dict lookup. Number cells
+(``float``, what calamine gives for every number) have their own memo,
+:data:`FLOAT_SCORES`, which the row reader reads directly for whole rows of
+numbers; it is keyed by floats only, so ``True``/``1`` never find ``1.0``.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from typing import Final
 from gradesync.gradebook.text import key
 
 __all__ = [
+    "FLOAT_SCORES",
     "LEVELS",
     "QUALITY_RATINGS",
     "RESULTS",
@@ -63,6 +67,12 @@ _SPLIT = re.compile(r"[\s;|/]+")
 _TRUTHY = {"x", "co", "mien", "mg", "miengiam", "mienhoc", "kt", "khuyettat", "1", "true"}
 
 _score_cache: dict[object, tuple[Decimal | None, str | None]] = {}
+#: float cell → its score, for every float :func:`parse_score` read without a
+#: problem. Only floats go in (never a bool or an int, which hash equal to
+#: ``1.0``/``8.0`` but parse differently), so a lookup needs no type check
+#: beyond ``value.__class__ is float``. Read-only outside this module.
+FLOAT_SCORES: dict[float, Decimal] = {}
+_CACHE_MAX = 20_000  # free text and formula noise are unbounded; scores are not
 _rating_cache: dict[tuple[object, int], tuple[str | None, bool]] = {}
 
 
@@ -102,9 +112,15 @@ def parse_score(value: object) -> tuple[Decimal | None, str | None]:
     spaces. Booleans and dates are not scores.
     """
     if value.__class__ is float:  # the common case, and never a bool (True == 1.0)
-        hit = _score_cache.get(value)
-        if hit is not None:
-            return hit
+        score = FLOAT_SCORES.get(value)
+        if score is None:
+            parsed = _parse_score_uncached(value)
+            if parsed[0] is None:
+                return parsed  # NaN or infinity: rare, not worth remembering
+            if len(FLOAT_SCORES) > _CACHE_MAX:
+                FLOAT_SCORES.clear()  # in place: readers hold its bound ``get``
+            score = FLOAT_SCORES[value] = parsed[0]
+        return score, None
     if value is None or value == "":
         return None, None
     if isinstance(value, bool) or not isinstance(value, str | int | float):
@@ -114,7 +130,7 @@ def parse_score(value: object) -> tuple[Decimal | None, str | None]:
         if isinstance(value, str) and not value.strip():
             return None, None
         hit = _parse_score_uncached(value)
-        if len(_score_cache) > 20_000:  # free text is unbounded; scores are not
+        if len(_score_cache) > _CACHE_MAX:
             _score_cache.clear()
         _score_cache[value] = hit
     return hit
@@ -181,7 +197,7 @@ def parse_rating(value: object, scale: dict[str, str]) -> tuple[str | None, bool
     if hit is None:
         found = None if is_blank(value) else scale.get(key(str(value)))
         hit = (found, found is not None or is_blank(value))
-        if len(_rating_cache) > 20_000:
+        if len(_rating_cache) > _CACHE_MAX:
             _rating_cache.clear()
         _rating_cache[memo] = hit
     return hit

@@ -82,16 +82,6 @@ def test_detailed_modes_need_at_most_two_calls_a_batch(mode):
     assert settle(so, 100).calls == (1 if mode == "partial" else 2)
 
 
-@pytest.mark.parametrize("k", [1, 2, 5, 10])
-def test_opaque_isolation_stays_within_the_binary_splitting_bound(k):
-    bad = set(range(3, 100, 100 // k))
-    assert len(bad) == k
-    calls = settle(FakeSo("atomic-opaque", bad), 100).calls
-    # One failed call for the batch, then per bad record at most two calls per halving.
-    assert calls <= 1 + 2 * k * math.ceil(math.log2(100 / k) + 1)
-    assert calls >= k * math.log2(100 / k)  # information bound: it cannot do better
-
-
 def test_a_413_lowers_the_batch_size_for_the_rest_of_the_push():
     so = FakeSo("partial", set(), max_batch=30)
     settler = settle(so, 250)

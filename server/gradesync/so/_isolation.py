@@ -43,10 +43,11 @@ __all__ = ["Isolation", "expected_calls"]
 
 #: The bad-record rates the cost tables are computed for; an estimate snaps to the
 #: nearest on a log scale. Past ~0.38, testing records one by one is optimal (Ungar).
-_RATES: tuple[float, ...] = tuple(round(0.004 * 2 ** (i / 2), 5) for i in range(14))  # ….36
-#: Records assumed good before any call proved anything: how strongly the estimate
-#: of the rate leans toward "few bad records" (tuned on the bench's model, see below).
-_PRIOR_GOOD = 20
+_RATES: tuple[float, ...] = tuple(round(0.004 * 2 ** (i / 2), 5) for i in range(15))  # …0.51
+#: Records assumed good, per record of the batch, before any call proved anything: how
+#: strongly the estimate of the rate leans toward "few bad records" (tuned on the
+#: bench's model: more favours one bad record, less favours many).
+_PRIOR_GOOD = 0.2
 
 
 class Isolation:
@@ -59,6 +60,7 @@ class Isolation:
     """
 
     def __init__(self, indices: list[int]) -> None:
+        self.prior_good = _PRIOR_GOOD * len(indices)
         self.suspect: list[int] = list(indices)
         self.pool: list[int] = []
         self.stored = 0  # records proven good (stored) so far
@@ -81,7 +83,7 @@ class Isolation:
         a single bad record; each bad record found raises it.
         """
         found = len(self.bad) + (1 if self.suspect else 0)
-        seen = self.stored + len(self.bad) + len(self.suspect) + _PRIOR_GOOD
+        seen = self.stored + len(self.bad) + len(self.suspect) + self.prior_good
         return min(_RATES[-1], max(_RATES[0], found / seen))
 
     def next_probe(self, limit: int) -> list[int] | None:

@@ -24,7 +24,10 @@ import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
 
 from gradesync.demo.cluster import Cluster
+from tests.api.conftest import start_backend
 from tests.fixtures.simulator import CLIENT_ID, CLIENT_SECRET, SCHOOL_ID, SimulatorControl
+
+__all__ = ["start_backend"]  # a fixture (the in-thread backend), for the HTTP-level tests
 
 CHROMIUM = Path("/usr/bin/chromium")
 LAUNCH_ARGS = [

@@ -46,6 +46,7 @@ FAST = {
     "GRADESYNC_SYNC_WINDOW_GUARD": "0.5",
 }
 
+HEADER_ROW = 6  # tests.api.workbooks: data starts on the next row
 PENDING = {"NOT_SENT", "SCHEDULED", "QUEUED", "SENDING", "RETRYING"}
 ACTIVE_JOB = {"SCHEDULED", "QUEUED", "RUNNING", "BLOCKED"}
 
@@ -64,8 +65,9 @@ def class_book(
 ) -> bytes:
     cls = int(class_name[-1])
     pupils = list(rows) if rows is not None else [pupil(i, cls=cls) for i in range(n)]
-    return build_class_workbook([SheetSpec(code, pupils) for code in subjects],
-                                class_name=class_name)  # fmt: skip
+    return build_class_workbook(
+        [SheetSpec(code, pupils) for code in subjects], class_name=class_name
+    )
 
 
 @dataclass
@@ -85,9 +87,12 @@ class SyncBackend:
         return r.json()["file_id"]
 
     def push(
-        self, file_id: str, body: dict[str, Any] | None = None, key: str | None = None,
+        self,
+        file_id: str,
+        body: dict[str, Any] | None = None,
+        key: str | None = None,
         who: str = "teacher",
-    ) -> httpx.Response:  # fmt: skip
+    ) -> httpx.Response:
         headers = {"Idempotency-Key": key} if key else {}
         with self.client(who) as c:
             return c.post(f"/api/files/{file_id}/push", json=body or {}, headers=headers)
@@ -144,8 +149,15 @@ def register(app: Any, client_id: str = CLIENT_ID, secret: str = CLIENT_SECRET) 
     """The simulator's school with its real Sở account, and a token per role."""
     db, box = app.state.db, app.state.secret_box
     with db.write_session() as s:
-        add_school(s, box, school_id=SCHOOL_ID, name="THCS Nguyễn Du", so_client_id=client_id,
-                   so_client_secret=secret, replace=True)  # fmt: skip
+        add_school(
+            s,
+            box,
+            school_id=SCHOOL_ID,
+            name="THCS Nguyễn Du",
+            so_client_id=client_id,
+            so_client_secret=secret,
+            replace=True,
+        )
     tokens = {}
     for who, role, school in (
         ("teacher", Role.TEACHER, SCHOOL_ID),

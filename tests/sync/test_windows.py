@@ -15,8 +15,13 @@ def so_clock(simulator: SimulatorControl) -> datetime:
 
 def hk1(simulator: SimulatorControl, opens: datetime, closes: datetime, id_: str = "hk1") -> None:
     """Replace the simulator's HK1 window (times on the Sở's clock)."""
-    window = {"id": id_, "school_year": SCHOOL_YEAR, "semester": "HK1",
-              "opens_at": opens.isoformat(), "closes_at": closes.isoformat()}  # fmt: skip
+    window = {
+        "id": id_,
+        "school_year": SCHOOL_YEAR,
+        "semester": "HK1",
+        "opens_at": opens.isoformat(),
+        "closes_at": closes.isoformat(),
+    }
     simulator.seed({"schools": [], "windows": [window]})
 
 
@@ -76,10 +81,15 @@ def test_window_closed_from_the_so_reschedules_the_job_and_fails_nothing(
     hk1(simulator, now + timedelta(seconds=4), now + timedelta(hours=1), id_="hk1-late")
     # An admin believes a window is open now; the Sở disagrees.
     with sync_backend.client("admin") as admin:
-        r = admin.post("/api/windows", json={
-            "school_year": SCHOOL_YEAR, "semester": "HK1",
-            "opens_at": (now - timedelta(hours=1)).isoformat(),
-            "closes_at": (now + timedelta(hours=1)).isoformat()})  # fmt: skip
+        r = admin.post(
+            "/api/windows",
+            json={
+                "school_year": SCHOOL_YEAR,
+                "semester": "HK1",
+                "opens_at": (now - timedelta(hours=1)).isoformat(),
+                "closes_at": (now + timedelta(hours=1)).isoformat(),
+            },
+        )
     assert r.status_code == 201, r.text
     assert r.json()["status"] == "OPEN" and r.json()["source"] == "admin"
     file_id = sync_backend.upload(class_book(4))
@@ -120,12 +130,24 @@ def test_near_the_close_no_batch_starts_and_the_school_is_told(
 def test_an_admin_window_must_close_after_it_opens(sync_backend: SyncBackend) -> None:
     opens = datetime(2026, 12, 20, 7, tzinfo=SO_TZ)
     with sync_backend.client("admin") as admin:
-        bad = admin.post("/api/windows", json={
-            "school_year": SCHOOL_YEAR, "semester": "HK1",
-            "opens_at": opens.isoformat(), "closes_at": opens.isoformat()})  # fmt: skip
-        naive = admin.post("/api/windows", json={
-            "school_year": SCHOOL_YEAR, "semester": "HK2",
-            "opens_at": "2026-12-20T07:00:00", "closes_at": "2026-12-20T17:00:00"})  # fmt: skip
+        bad = admin.post(
+            "/api/windows",
+            json={
+                "school_year": SCHOOL_YEAR,
+                "semester": "HK1",
+                "opens_at": opens.isoformat(),
+                "closes_at": opens.isoformat(),
+            },
+        )
+        naive = admin.post(
+            "/api/windows",
+            json={
+                "school_year": SCHOOL_YEAR,
+                "semester": "HK2",
+                "opens_at": "2026-12-20T07:00:00",
+                "closes_at": "2026-12-20T17:00:00",
+            },
+        )
     with sync_backend.client("staff") as staff:
         forbidden = staff.post("/api/windows", json={})
     assert bad.status_code == 422 and bad.json()["error"]["code"] == "INVALID_WINDOW"

@@ -36,6 +36,18 @@ def get_runtime(request: Request) -> SyncRuntime:
 
 
 RuntimeDep = Annotated[SyncRuntime, Depends(get_runtime)]
+
+
+def release_request_session(session: SessionDep) -> None:
+    """End the request's read session (authentication used it) before long async work.
+
+    The service opens its own short sessions; keeping the request's connection
+    checked out while awaiting them lets fifty concurrent pushes exhaust the
+    pool and wait on each other.
+    """
+    session.close()
+
+
 StaffOrAdmin = Annotated[Principal, Depends(require_roles(Role.STAFF, Role.ADMIN))]
 Admin = Annotated[Principal, Depends(require_roles(Role.ADMIN))]
 
@@ -56,10 +68,12 @@ Admin = Annotated[Principal, Depends(require_roles(Role.ADMIN))]
 async def push_file(
     file_id: str,
     principal: CurrentPrincipal,
+    session: SessionDep,
     runtime: RuntimeDep,
     body: PushRequest | None = None,
     idempotency_key: Annotated[str | None, Header(max_length=255)] = None,
 ) -> JSONResponse:
+    release_request_session(session)
     status, content = await runtime.service.push(
         principal, file_id, body or PushRequest(), idempotency_key
     )
@@ -100,7 +114,10 @@ def file_jobs(
     status_code=202,
     responses=error_responses(401, 403, 404, 409),
 )
-async def retry_job(job_id: str, principal: StaffOrAdmin, runtime: RuntimeDep) -> JSONResponse:
+async def retry_job(
+    job_id: str, principal: StaffOrAdmin, session: SessionDep, runtime: RuntimeDep
+) -> JSONResponse:
+    release_request_session(session)
     status, content = await runtime.service.retry(principal, job_id)
     return JSONResponse(content, status_code=status)
 
@@ -113,10 +130,12 @@ async def retry_job(job_id: str, principal: StaffOrAdmin, runtime: RuntimeDep) -
     response_model=JobOut,
     responses=error_responses(401, 403, 404, 409, 503),
 )
-async def reconcile(job_id: str, principal: StaffOrAdmin, runtime: RuntimeDep) -> JobOut:
+async def reconcile(
+    job_id: str, principal: StaffOrAdmin, session: SessionDep, runtime: RuntimeDep
+) -> JobOut:
+    release_request_session(session)
     await runtime.service.reconcile(principal, job_id)
-    with runtime.db.read_session() as session:
-        return job_out(session, runtime.service.visible_job(session, principal, job_id))
+    return JobOut.model_validate(await run_in_threadpool(runtime.service.job_body, job_id))
 
 
 @router.get(
@@ -179,7 +198,10 @@ def list_windows(
     status_code=201,
     responses=error_responses(401, 403, 422),
 )
-async def add_window(body: WindowIn, principal: Admin, runtime: RuntimeDep) -> WindowOut:
+async def add_window(
+    body: WindowIn, principal: Admin, session: SessionDep, runtime: RuntimeDep
+) -> WindowOut:
+    release_request_session(session)
     if body.closes_at <= body.opens_at:
         raise ApiError(422, "INVALID_WINDOW", "Giờ đóng cổng phải sau giờ mở cổng.")
     window = await run_in_threadpool(

@@ -160,6 +160,11 @@ class JobRun:
                 changed = await self._finish(job)
         await self._publish(job, changed)
 
+    def _settled_rows(self, job_id: str) -> tuple[list[Any], dict[str, int]]:
+        with self.db.read_session() as session:
+            synced = repository.job_rows(session, job_id, [SyncState.SYNCED])
+            return synced, repository.job_row_counts(session, job_id)
+
     def _pending(self) -> list[Any]:
         with self.db.read_session() as session:
             return repository.job_rows(session, self.claim.job_id, repository.ROW_PENDING)
@@ -193,12 +198,10 @@ class JobRun:
         return changed
 
     async def _finish(self, job: PushJob) -> Changed:
-        with self.db.read_session() as session:
-            synced = repository.job_rows(session, job.id, [SyncState.SYNCED])
-            counts = repository.job_row_counts(session, job.id)
+        synced, counts = await asyncio.to_thread(self._settled_rows, job.id)
         reconcile, mismatches = "OK", []
         try:
-            creds = credentials(self.db, self.w.box, job.school_id)
+            creds = await asyncio.to_thread(credentials, self.db, self.w.box, job.school_id)
             key = GradebookKey(job.school_year, job.semester, job.class_name, job.subject_code)
             mismatches = await read_back_and_compare(self.w.client, creds, key, synced)
         except (SoCallFailed, UnknownSchoolError, ValueError):

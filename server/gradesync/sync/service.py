@@ -164,7 +164,7 @@ class SyncService:
         return stored.status_code, stored.response
 
     async def _verdict(self, school_id: str, term: Term) -> Verdict:
-        verdict = self.windows.verdict(term.school_year, term.semester)
+        verdict = await run_in_threadpool(self.windows.verdict, term.school_year, term.semester)
         if verdict.open is None and verdict.upcoming is None:
             try:
                 verdict = await self.windows.refresh(school_id, term.school_year, term.semester)
@@ -345,10 +345,13 @@ class SyncService:
         job_ids, rows = await run_in_threadpool(self._retry, principal, job_id)
         publish(self.publisher, await run_in_threadpool(changes_to_events, self.db, job_ids, rows))
         self.poke()
+        return 202, await run_in_threadpool(self.job_body, job_ids[0])
+
+    def job_body(self, job_id: str) -> dict[str, Any]:
         with self.db.read_session() as session:
-            job = repository.get_job(session, job_ids[0])
+            job = repository.get_job(session, job_id)
             assert job is not None
-            return 202, job_out(session, job).model_dump(mode="json")
+            return job_out(session, job).model_dump(mode="json")
 
     def _retry(self, principal: Principal, job_id: str) -> tuple[list[str], list[int]]:
         now = utcnow()
@@ -440,9 +443,7 @@ class SyncService:
 
     async def reconcile(self, principal: Principal, job_id: str) -> None:
         """Read the job's gradebook back from the Sở now and flag what differs."""
-        with self.db.read_session() as session:
-            job = self.visible_job(session, principal, job_id)
-            rows = repository.job_rows(session, job.id, [SyncState.SYNCED])
+        job, rows = await run_in_threadpool(self._synced_rows, principal, job_id)
         if job.state in (JobState.SCHEDULED, JobState.QUEUED, JobState.RUNNING):
             raise ApiError(
                 409,
@@ -451,12 +452,24 @@ class SyncService:
             )
         key = GradebookKey(job.school_year, job.semester, job.class_name, job.subject_code)
         try:
-            creds = credentials(self.db, self.box, job.school_id)
+            creds = await run_in_threadpool(credentials, self.db, self.box, job.school_id)
             mismatches = await read_back_and_compare(self.windows.client, creds, key, rows)
         except SoCallFailed as exc:
             raise ApiError(
                 503, "SO_UNAVAILABLE", f"Không đọc lại được từ Sở: {exc.message_vi}"
             ) from None
+        await run_in_threadpool(self._record_reconcile, job, rows, mismatches)
+        events = await run_in_threadpool(
+            changes_to_events, self.db, [job.id], [m.row_id for m in mismatches]
+        )
+        publish(self.publisher, events)
+
+    def _synced_rows(self, principal: Principal, job_id: str) -> tuple[PushJob, list[Any]]:
+        with self.db.read_session() as session:
+            job = self.visible_job(session, principal, job_id)
+            return job, repository.job_rows(session, job.id, [SyncState.SYNCED])
+
+    def _record_reconcile(self, job: PushJob, rows: list[Any], mismatches: list[Any]) -> None:
         now = utcnow()
         with self.db.write_session() as session:
             flag_mismatches(session, job.id, rows, mismatches, now)
@@ -478,10 +491,6 @@ class SyncService:
                 session, [job_audit(job, job.state, f"RECONCILE_{state}", message, now)]
             )
             session.commit()
-        events = await run_in_threadpool(
-            changes_to_events, self.db, [job.id], [m.row_id for m in mismatches]
-        )
-        publish(self.publisher, events)
 
     # -- read side -------------------------------------------------------------------
 

@@ -13,7 +13,9 @@ change, the term's waiting jobs get the new due time.
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import time
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -31,6 +33,8 @@ log = logging.getLogger(__name__)
 
 #: Clock uncertainty above which a refresh also reads the Sở's /api/v1/time.
 PRECISE = timedelta(milliseconds=250)
+#: Seconds during which a term's windows, just read from the Sở, are not asked again.
+RECENT = 2.0
 
 
 class WindowStatus(StrEnum):
@@ -57,6 +61,8 @@ class WindowBook:
         self.box = box
         self.client = client
         self.guard = timedelta(seconds=settings.window_guard)
+        self._locks: dict[tuple[str, str], asyncio.Lock] = {}
+        self._asked: dict[tuple[str, str], float] = {}
 
     # -- judging ---------------------------------------------------------------
 
@@ -102,9 +108,20 @@ class WindowBook:
     async def refresh(self, school_id: str, school_year: str, semester: str) -> Verdict:
         """Read the term's windows from the Sở (as ``school_id``), store them, re-judge.
 
-        Raises :class:`SoCallFailed` when the Sở cannot be asked.
+        Concurrent refreshes of a term share one request (fifty pushes at once
+        ask the Sở once). Raises :class:`SoCallFailed` when the Sở cannot be asked.
         """
-        creds = credentials(self.db, self.box, school_id)
+        term = (school_year, semester)
+        lock = self._locks.setdefault(term, asyncio.Lock())
+        async with lock:
+            asked = self._asked.get(term)
+            if asked is None or time.monotonic() - asked > RECENT:
+                await self._ask(school_id, school_year, semester)
+                self._asked[term] = time.monotonic()
+        return await asyncio.to_thread(self.verdict, school_year, semester)
+
+    async def _ask(self, school_id: str, school_year: str, semester: str) -> None:
+        creds = await asyncio.to_thread(credentials, self.db, self.box, school_id)
         found = await self.client.windows(creds, school_year, semester)
         clock = self.client.clock
         if not clock.synced or clock.so_now().uncertainty > PRECISE:
@@ -124,6 +141,10 @@ class WindowBook:
             for w in found
             if w.school_year == school_year and w.semester == semester
         ]
+        await asyncio.to_thread(self._store, school_year, semester, values)
+        await asyncio.to_thread(self.reschedule, school_year, semester)
+
+    def _store(self, school_year: str, semester: str, values: list[dict[str, object]]) -> None:
         with self.db.write_session() as session:
             kept = {v["id"] for v in values}
             for old in repository.windows_of(session, school_year, semester):
@@ -131,8 +152,6 @@ class WindowBook:
                     session.delete(old)  # the Sở withdrew or replaced it
             repository.upsert_windows(session, values)
             session.commit()
-        self.reschedule(school_year, semester)
-        return self.verdict(school_year, semester)
 
     def set_admin(
         self, school_year: str, semester: str, opens_at: datetime, closes_at: datetime

@@ -201,7 +201,7 @@ class Worker:
     ) -> tuple[PushResult, float]:
         """Push ``records`` for the job's gradebook, rate-limited; (result, seconds)."""
         await self.limiter.acquire(math.ceil(len(records) / self.client.batch_limit.size))
-        creds = credentials(self.db, self.box, job.school_id)
+        creds = await asyncio.to_thread(credentials, self.db, self.box, job.school_id)
         key = GradebookKey(job.school_year, job.semester, job.class_name, job.subject_code)
         started = time.monotonic()
         result = await self.client.push(creds, key, records, window=window)

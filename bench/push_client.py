@@ -10,9 +10,13 @@ loopback with faults off:
    each repetition. Medians of records/s and the ratio (goal: ≥ 0.90).
 2. **Why we cap concurrency.** The bare loop at 8 / 16 / 32 / 64 concurrent
    requests (pool size = concurrency): p50 / p99 per batch and records/s.
-3. **Isolating bad records in opaque mode.** Batch calls ``SoClient.push``
-   needs to settle 100 records with ``k`` bad ones (random places, several
-   trials) against the information bound ``k · log2(100 / k)``.
+3. **Isolating bad records in opaque mode.** Batch calls needed to settle
+   100 records with ``k`` bad ones at random places: first the strategy's
+   ``Settler`` against an in-process opaque judge over many placements (mean,
+   max) next to plain recursive halving (the first strategy, kept here as the
+   baseline) and to the bounds ``k · log2(100 / k)`` and ``log2 C(100, k)`` —
+   the second is the true floor for the mean; then ``SoClient.push`` against
+   the simulator in atomic-opaque mode, which must count the same calls.
 
 ``python -m bench push_client`` or ``python -m bench.push_client [--quick]``.
 """
@@ -41,7 +45,9 @@ from tests.fixtures.simulator import (
     student_id,
 )
 
-from gradesync.so import GradebookKey, RecordError, SchoolCredentials, SoClient
+from gradesync.so import GradebookKey, RecordError, SchoolCredentials, SoClient, Stored
+from gradesync.so.batching import BatchLimit, Settler
+from gradesync.so.outcomes import Accepted, BatchVerdict, Rejected
 
 GOAL = 0.90
 STUDENTS = 500
@@ -151,13 +157,69 @@ def concurrency_sweep(sim: SimulatorControl, copies: int) -> None:
         print(f"  {level:>11} {cuts[49] * 1000:8.0f} {cuts[98] * 1000:8.0f} {rate:10,.0f}")
 
 
+KS = (1, 2, 5, 10, 20)
+
+
+async def _model_calls(n: int, bad: set[int]) -> int:
+    """Calls ``Settler`` needs against an in-process opaque Sở (200 stores all, 422 no more)."""
+
+    async def send(indices: list[int]) -> BatchVerdict:
+        if bad.intersection(indices):
+            return Rejected(None)
+        return Accepted([Stored("created")] * len(indices))
+
+    settler = Settler(
+        n,
+        send,
+        BatchLimit(100),
+        lambda i, code, _: RecordError(code, ""),
+        lambda code: RecordError(code, ""),
+    )
+    await settler.run()
+    return settler.calls
+
+
+def halving_calls(group: list[int], bad: set[int], known_bad: bool = False) -> int:
+    """The baseline: send a group; if it fails, settle each half (the right one untested
+    when the left was stored whole)."""
+    calls = 0
+    if not known_bad:
+        calls += 1
+        if not bad.intersection(group):
+            return calls
+    if len(group) == 1:
+        return calls
+    left, right = group[: len(group) // 2], group[len(group) // 2 :]
+    left_calls = halving_calls(left, bad)
+    left_clean = not bad.intersection(left)
+    return calls + left_calls + halving_calls(right, bad, known_bad=left_clean)
+
+
+def opaque_model(trials: int) -> None:
+    rng = random.Random(20261204)
+    print(f"calls to settle 100 records with k bad ones, opaque mode, in-process model "
+          f"({trials} placements each):")  # fmt: skip
+    print(f"  {'k':>3} {'mean':>6} {'max':>4} {'halving':>8} {'max':>4} "
+          f"{'k·log2(100/k)':>14} {'log2 C(100,k)':>14} {'mean/log2C':>11}")  # fmt: skip
+    for k in KS:
+        placements = [set(rng.sample(range(100), k)) for _ in range(trials)]
+        ours = [asyncio.run(_model_calls(100, bad)) for bad in placements]
+        halving = [halving_calls(list(range(100)), bad) for bad in placements]
+        floor = math.log2(math.comb(100, k))
+        print(f"  {k:>3} {statistics.mean(ours):6.1f} {max(ours):>4} "
+              f"{statistics.mean(halving):8.1f} {max(halving):>4} "
+              f"{k * math.log2(100 / k):14.1f} {floor:14.1f} "
+              f"{statistics.mean(ours) / floor:11.2f}")  # fmt: skip
+
+
 def opaque_isolation(sim: SimulatorControl, trials: int) -> None:
     sim.configure(mode="atomic-opaque")
     key = GradebookKey(SCHOOL_YEAR, "HK1", "6A1", "TOAN")
     rng = random.Random(20261204)
-    print(f"calls to settle 100 records with k bad ones, opaque mode ({trials} trials each):")
-    print(f"  {'k':>3} {'mean':>6} {'max':>4} {'k·log2(100/k)':>14} {'mean/bound':>11}")
-    for k in (1, 2, 5, 10):
+    print(f"calls to settle 100 records with k bad ones, opaque mode, SoClient.push against "
+          f"the simulator ({trials} trials each):")  # fmt: skip
+    print(f"  {'k':>3} {'mean':>6} {'max':>4} {'k·log2(100/k)':>14} {'log2 C(100,k)':>14}")
+    for k in KS:
         calls = []
         for _ in range(trials):
             sim.reset()
@@ -169,10 +231,10 @@ def opaque_isolation(sim: SimulatorControl, trials: int) -> None:
             ]  # fmt: skip
             result = asyncio.run(_push_once(sim.url, key, records))
             assert {i for i, o in enumerate(result.outcomes) if isinstance(o, RecordError)} == bad
+            assert result.calls == asyncio.run(_model_calls(100, bad)), "the model and HTTP differ"
             calls.append(result.calls)
-        bound = k * math.log2(100 / k)
-        mean = statistics.mean(calls)
-        print(f"  {k:>3} {mean:6.1f} {max(calls):>4} {bound:14.1f} {mean / bound:11.2f}")
+        print(f"  {k:>3} {statistics.mean(calls):6.1f} {max(calls):>4} "
+              f"{k * math.log2(100 / k):14.1f} {math.log2(math.comb(100, k)):14.1f}")  # fmt: skip
     sim.configure(mode="partial")
 
 
@@ -189,6 +251,7 @@ def run(quick: bool = False) -> None:
         timed(bare_loop(sim.url, batch_bodies(gradebooks(4.0)), CONCURRENCY))  # warm-up
         throughput(sim, reps=3 if quick else 7)
         concurrency_sweep(sim, copies=4 if quick else 10)
+        opaque_model(trials=200 if quick else 1000)
         opaque_isolation(sim, trials=3 if quick else 10)
     finally:
         sim.close()

@@ -28,8 +28,8 @@ record and turns into small groups once several bad records have turned up.
 
 Measured on 100 records with ``k`` bad ones at random places (``python -m
 bench push_client``), mean calls including the first, failed one: k=1 ≈ 9.3,
-2 ≈ 15.6, 5 ≈ 31.8, 10 ≈ 52, 20 ≈ 81 (plain recursive halving: 10.9, 18.3,
-36.2, 58.7, 92.2). No strategy can average below ``log2 C(100, k)`` (6.6,
+2 ≈ 15.7, 5 ≈ 31.8, 10 ≈ 52, 20 ≈ 81 (plain recursive halving: 10.8, 18.4,
+36.0, 58.8, 91.6). No strategy can average below ``log2 C(100, k)`` (6.6,
 12.3, 26.2, 44.0, 68.9), and with ``k`` told in advance this one would take
 8.9, 15.3, 30.0, 48.4, 74.0.
 """
@@ -39,7 +39,7 @@ from __future__ import annotations
 import math
 from functools import cache
 
-__all__ = ["Isolation", "expected_calls"]
+__all__ = ["Isolation"]
 
 #: The bad-record rates the cost tables are computed for; an estimate snaps to the
 #: nearest on a log scale. Past ~0.38, testing records one by one is optimal (Ungar).
@@ -128,11 +128,6 @@ class Isolation:
         self.pool = [i for i in self.pool if i not in sent]
 
 
-def expected_calls(rate: float, suspect: int, pool: int, limit: int = 100) -> float:
-    """Expected calls to settle a suspect group and a pool at ``rate`` (for tests, benches)."""
-    return _table(rate, limit).cost(suspect, pool)
-
-
 def _snap(rate: float) -> float:
     return min(_RATES, key=lambda r: abs(math.log(r / rate)))
 
@@ -158,10 +153,6 @@ class _Table:
         self.g: list[list[float]] = []  # g[total][m]: suspect m, pool total - m
         self.best: list[list[int]] = []
         self._grow(8)
-
-    def cost(self, suspect: int, pool: int) -> float:
-        self._grow(suspect + pool)
-        return self.g[suspect + pool][suspect]
 
     def suspect_probe(self, suspect: int, pool: int) -> int:
         self._grow(suspect + pool)

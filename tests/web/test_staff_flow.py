@@ -147,3 +147,24 @@ def test_javascript_off_the_file_page_still_shows_the_status_table(
     page.get_by_role("button", name="Lọc").click()
     expect(rows).to_have_count(len(student_ids()))
     shot(page, "file-no-javascript")
+
+
+def test_pages_fit_a_phone_and_work_from_the_keyboard(
+    site: Site, new_context: Callable[..., BrowserContext]
+) -> None:
+    with site.api("staff") as api:
+        r = api.post("/api/files", files={"file": ("BangDiem_6A1.xlsx", dirty_workbook())})
+        file_id = r.json()["file_id"]
+    page = new_context(site, viewport={"width": 375, "height": 740}, is_mobile=True).new_page()
+    page.goto("/sign-in")
+    page.keyboard.press("Tab")  # the first stop is the skip link
+    expect(page.get_by_role("link", name="Bỏ qua, tới nội dung chính")).to_be_focused()
+    page.get_by_label("Token API").focus()
+    page.keyboard.type(site.tokens["staff"])
+    page.keyboard.press("Enter")
+    expect(page).to_have_url(re.compile(r"/files$"))
+    page.goto(f"/files/{file_id}")
+    # Nothing but the rows table (in its own scroll box) is wider than the screen.
+    overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+    assert overflow <= 0
+    shot(page, "file-phone", docs=True)

@@ -135,21 +135,26 @@ def row_audit(
     }
 
 
+#: ``job_audit(from_state=CURRENT)``: the job's state as read (the default).
+CURRENT = "__current__"
+
+
 def job_audit(
     job: Any,
     to_state: str,
     cause: str,
     message: str | None,
     now: dt.datetime,
-    from_state: str | None = None,
+    from_state: str | None = CURRENT,
 ) -> dict[str, Any]:
+    """An audit entry for a job's change; ``from_state=None`` for a job just created."""
     return {
         "at": now,
         "file_id": job.file_id,
         "job_id": job.id,
         "row_id": None,
         "kind": "job",
-        "from_state": from_state if from_state is not None else job.state,
+        "from_state": job.state if from_state == CURRENT else from_state,
         "to_state": to_state,
         "cause": cause,
         "message": message,

@@ -40,7 +40,7 @@ from gradesync.sync.gateway import credentials
 from gradesync.sync.jobrun import JobRun
 from gradesync.sync.models import PushJob
 from gradesync.sync.settings import SyncSettings
-from gradesync.sync.steps import Claim, claim_jobs
+from gradesync.sync.steps import Claim, claim_jobs, note_fenced
 from gradesync.sync.windows import WindowBook
 
 log = logging.getLogger(__name__)
@@ -175,6 +175,7 @@ class Worker:
                 if entry is not None:
                     log.warning("worker %s lost the lease of job %s", self.id, job_id)
                     entry[0].cancel()
+                    await asyncio.to_thread(note_fenced, self.db, job_id, self.id)
 
     def _extend(self, leases: dict[str, int], until: datetime) -> set[str]:
         with self.db.write_session() as session:

@@ -42,13 +42,17 @@ class Api:
     """Our HTTP API as one school's staff sees it, through server restarts.
 
     The server's URL is read from the cluster on every call (a restarted
-    server listens on a new port); a call that meets no server is retried
-    until ``patience`` seconds have passed.
+    server listens on a new port); a call that meets no server, or whose
+    server died under it, is retried until ``patience`` seconds have passed.
+    A server that is up but does not answer within ``timeout`` is a failure:
+    the timeout is raised, not retried.
     """
 
-    def __init__(self, cluster: Cluster, token: str, patience: float = 60.0) -> None:
+    def __init__(
+        self, cluster: Cluster, token: str, patience: float = 60.0, timeout: float = 30.0
+    ) -> None:
         self.cluster, self.patience = cluster, patience
-        self.http = httpx.Client(headers={"Authorization": f"Bearer {token}"}, timeout=30)
+        self.http = httpx.Client(headers={"Authorization": f"Bearer {token}"}, timeout=timeout)
 
     def request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
         deadline = time.monotonic() + self.patience
@@ -57,6 +61,8 @@ class Api:
             try:
                 assert server is not None
                 return self.http.request(method, server.url + path, **kwargs)
+            except httpx.TimeoutException:
+                raise
             except (httpx.TransportError, AssertionError):
                 if time.monotonic() > deadline:
                     raise

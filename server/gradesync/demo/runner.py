@@ -90,7 +90,8 @@ def run_demo(options: DemoOptions, console: Console) -> Outcome:
 def _story(
     options: DemoOptions, console: Console, story: Story, home: Path, services: list[Service]
 ) -> Outcome:
-    console.say(f"gradesync demo — dữ liệu tạm ở {home}")
+    where = "thư mục tạm, xoá khi xong" if options.home is None else "giữ lại sau khi chạy"
+    console.say(f"gradesync demo — dữ liệu ở {home} ({where})")
     console.step("Khởi động Sở GD&ĐT mô phỏng")
     simulator = start_simulator(home, seed=options.seed)
     services.append(simulator)

@@ -168,8 +168,9 @@ def run(quick: bool = False) -> None:
         m = measure(name, reps)
         verdict = "ok" if m["ratio"] <= GOAL else f"MISSES the {GOAL:g}× goal"
         print(
-            f"{name:>6}: {m['records']:>6} records | bare calamine {m['bare_s'] * 1000:8.1f} ms CPU "
-            f"({m['records'] / m['bare_s']:>9,.0f} rec/s) | read+validate "
+            f"{name:>6}: {m['records']:>6} records | bare calamine "
+            f"{m['bare_s'] * 1000:8.1f} ms CPU ({m['records'] / m['bare_s']:>9,.0f} rec/s) | "
+            "read+validate "
             f"{m['ours_s'] * 1000:8.1f} ms CPU ({m['records'] / m['ours_s']:>9,.0f} rec/s) | "
             f"ratio {m['ratio']:.2f}× ({verdict}, median of {reps})",
             flush=True,

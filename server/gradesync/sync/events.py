@@ -25,13 +25,6 @@ class Publisher(Protocol):
     def publish(self, events: Sequence[Event]) -> Any: ...
 
 
-class NullPublisher:
-    """Drops events (tests that run a worker without any listener)."""
-
-    def publish(self, events: Sequence[Event]) -> None:
-        return None
-
-
 def publish(publisher: Publisher, events: Sequence[Event]) -> None:
     """Hand ``events`` to the bus; a failing bus never fails the sync (the DB has the truth)."""
     if not events:

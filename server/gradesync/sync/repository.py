@@ -17,7 +17,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from gradesync.core.db import JSONType, UTCDateTime
-from gradesync.files.models import File, StagedRow, SyncState, Validation
+from gradesync.files.models import StagedRow, SyncState, Validation
 from gradesync.sync.models import (
     AuditEvent,
     IdempotencyKey,
@@ -58,8 +58,9 @@ def insert_active_job(session: Session, values: dict[str, Any]) -> bool:
         _insert(session, jobs)
         .values(**values)
         .on_conflict_do_nothing(index_elements=["active_key"])
+        .returning(jobs.c.id)  # rowcount is not reliable here (psycopg says -1)
     )
-    return session.execute(stmt).rowcount == 1
+    return session.execute(stmt).first() is not None
 
 
 def active_job(session: Session, key: str) -> PushJob | None:
@@ -84,16 +85,6 @@ def dead_jobs(session: Session, school_id: str | None, limit: int) -> list[PushJ
 
 def update_job(session: Session, job_id: str, **values: Any) -> None:
     session.execute(update(jobs).where(jobs.c.id == job_id).values(**values))
-
-
-def fenced_update_job(session: Session, job_id: str, fence: int, **values: Any) -> bool:
-    """Update a RUNNING job only if ``fence`` is still its fence (the lease is ours)."""
-    result = session.execute(
-        update(jobs)
-        .where(jobs.c.id == job_id, jobs.c.fence == fence, jobs.c.state == JobState.RUNNING)
-        .values(**values)
-    )
-    return result.rowcount == 1
 
 
 def holds_lease(session: Session, job_id: str, fence: int) -> bool:
@@ -555,12 +546,5 @@ def get_idempotency(session: Session, school_id: str, key: str) -> IdempotencyKe
 
 
 def insert_idempotency(session: Session, values: dict[str, Any]) -> bool:
-    stmt = _insert(session, idem).values(**values).on_conflict_do_nothing()
-    return session.execute(stmt).rowcount == 1
-
-
-# -- files -----------------------------------------------------------------------
-
-
-def file_school(session: Session, file_id: str) -> str | None:
-    return session.execute(select(File.school_id).where(File.id == file_id)).scalar()  # type: ignore[arg-type]
+    stmt = _insert(session, idem).values(**values).on_conflict_do_nothing().returning(idem.c.key)
+    return session.execute(stmt).first() is not None

@@ -121,13 +121,13 @@ class Result:
             f"{self.label:7} {self.schools:5d} {self.records:8d} {self.ideal:7.1f}s "
             f"{self.drain:7.1f}s {self.ideal / self.drain:5.2f}{ok} "
             f"{f[0]:7.1f}s {p10:7.1f}s {statistics.median(f):7.1f}s {f[-1]:7.1f}s "
-            f"{f[0] / f[-1]:5.2f} {self.rate_limited:6d}"
+            f"{f[0] / f[-1]:5.2f} {self.rate_limited:6d} {self.from_first_write:7.1f}s"
         )
 
 
 HEADER = (
     f"{'config':7} {'schls':>5} {'records':>8} {'ideal':>8} {'drain':>8} {'i/d':>6} "
-    f"{'first':>8} {'p10':>8} {'median':>8} {'last':>8} {'f/l':>5} {'429s':>6}"
+    f"{'first':>8} {'p10':>8} {'median':>8} {'last':>8} {'f/l':>5} {'429s':>6} {'from 1st':>8}"
 )
 
 
@@ -146,7 +146,14 @@ def _register(settings: Settings, n_schools: int) -> None:
 
 
 def drain(
-    label: str, home: Path, *, n_schools: int, rate: float, database_url: str | None, workers: int
+    label: str,
+    home: Path,
+    *,
+    n_schools: int,
+    rate: float,
+    database_url: str | None,
+    workers: int,
+    engine: dict[str, object] | None = None,
 ) -> Result:
     """One configuration, from an empty home to the last record stored at the Sở."""
     home.mkdir(parents=True)
@@ -155,7 +162,8 @@ def drain(
     rps = rate / STUDENTS
     cluster = Cluster(
         home, simulator.url, database_url=database_url,
-        settings={"sync_rate_limit": rps / max(1, workers), "sync_window_guard": 1.0},
+        settings={"sync_rate_limit": rps / max(1, workers), "sync_window_guard": 1.0,
+                  **(engine or {})},
     )  # fmt: skip
     try:
         so.post("/_sim/seed", json=_roster(n_schools)).raise_for_status()
@@ -206,8 +214,8 @@ def _upload_and_push(
     with ThreadPoolExecutor(4) as pool:
         uploaded = list(pool.map(upload, work))
     upload_s = time.monotonic() - t
-    # Leave room for the pushes (measured on the uploads' pace) before the opening.
-    lead = 10 + upload_s * 0.5
+    # Leave room for the pushes before the opening: a push costs about twice an upload.
+    lead = 10 + upload_s * 2
     now = datetime.fromisoformat(so.get("/api/v1/time").json()["now"])
     opens_at = now + timedelta(seconds=lead)
     closes_at = now + timedelta(hours=6)
@@ -286,10 +294,13 @@ def _postgres() -> Iterator[str | None]:
 CONFIGS = {"sqlite": (False, 0), "pg1": (True, 1), "pg3": (True, 3)}
 
 
-def measure(n_schools: int, rate: float, configs: list[str]) -> list[Result]:
+def measure(
+    n_schools: int, rate: float, configs: list[str], engine: dict[str, object] | None = None
+) -> list[Result]:
     results = []
+    settings = ", ".join(f"{k}={v}" for k, v in (engine or {}).items()) or "defaults"
     print(f"window drain: {n_schools} schools × 15 jobs × {STUDENTS} records, Sở limit "
-          f"{rate:g} records/s", flush=True)  # fmt: skip
+          f"{rate:g} records/s; engine settings: {settings}", flush=True)  # fmt: skip
     with tempfile.TemporaryDirectory(prefix="gradesync-drain-") as tmp:
         for label in configs:
             on_pg, workers = CONFIGS[label]
@@ -299,14 +310,16 @@ def measure(n_schools: int, rate: float, configs: list[str]) -> list[Result]:
                 print(f"  {label}…", flush=True)
                 results.append(
                     drain(label, Path(tmp) / label, n_schools=n_schools, rate=rate,
-                          database_url=url, workers=workers)
+                          database_url=url, workers=workers, engine=engine)
                 )  # fmt: skip
+                print(f"  {results[-1].row()}", flush=True)
     print(HEADER)
     for result in results:
         print(result.row(), flush=True)
     print(
         f"(i/d = ideal/drain, goal ≥ {GOAL}; first/median/last = schools' finish times after "
-        "the opening, p10 = the 10th percentile; f/l = first/last: 1 = all finish together)"
+        "the opening, p10 = the 10th percentile; f/l = first/last: 1 = all finish together; "
+        "from 1st = drain measured from the first record stored)"
     )
     return results
 
@@ -320,8 +333,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--schools", type=int, default=500)
     parser.add_argument("--rate", type=float, default=1800.0, help="the Sở's records/s")
     parser.add_argument("--configs", default="sqlite,pg1,pg3", help="of " + ",".join(CONFIGS))
+    parser.add_argument(
+        "--set", action="append", default=[], metavar="NAME=VALUE",
+        help="an engine setting for this run, e.g. sync_worker_concurrency=32 (repeatable)",
+    )  # fmt: skip
     args = parser.parse_args(argv)
-    measure(args.schools, args.rate, args.configs.split(","))
+    engine = dict(item.split("=", 1) for item in args.set)
+    measure(args.schools, args.rate, args.configs.split(","), engine)
     return 0
 
 

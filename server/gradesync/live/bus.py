@@ -15,8 +15,8 @@ Two implementations:
   another machine reaches a browser connected to any API process.
 
 :func:`get_bus` picks one from the settings' database URL; the app keeps it in
-``app.state.bus`` (dependency :data:`gradesync.live.deps.BusDep`), a worker
-calls :func:`get_bus` itself.
+``app.state.bus`` (set by :func:`gradesync.live.setup.install_live`), a
+worker calls :func:`get_bus` itself.
 
 **Subscribe before you read.** ``subscribe()`` registers synchronously, so a
 websocket that subscribes, *then* reads its snapshot from the database, then

@@ -30,6 +30,7 @@ import json
 import logging
 import time
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from typing import Any
 
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
@@ -268,8 +269,6 @@ def _with_errors(
     events: list[Event], read: Callable[[], dict[tuple[str, int], list[dict[str, Any]]]]
 ) -> list[Event]:
     """Row events that crossed processes without their errors, completed from the DB."""
-    from dataclasses import replace
-
     errors = read()
     out: list[Event] = []
     for event in events:

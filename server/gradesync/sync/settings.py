@@ -25,14 +25,14 @@ class SyncSettings(BaseSettings):
     client_timeout: float = Field(30.0, gt=0, description="HTTP timeout toward the Sở.")
     lease_seconds: float = Field(60.0, gt=0, description="A claimed job's lease.")
     poll_interval: float = Field(1.0, gt=0, description="How often an idle worker looks.")
-    worker_concurrency: int = Field(8, ge=1, description="Jobs one worker runs at once.")
+    worker_concurrency: int = Field(32, ge=1, description="Jobs one worker runs at once.")
     global_running_cap: int = Field(
-        32, ge=1, description="Jobs RUNNING at once over all workers (toward the Sở)."
+        64, ge=1, description="Jobs RUNNING at once over all workers (toward the Sở)."
     )
     rate_limit: float = Field(
         50.0, gt=0, description="Batch requests per second one worker starts toward the Sở."
     )
-    jitter: float = Field(0.2, ge=0, description="Random delay before a job starts.")
+    jitter: float = Field(0.05, ge=0, description="Random delay before a job starts.")
     window_guard: float = Field(
         5.0, ge=0, description="Margin inside each edge of a window, on the Sở's clock."
     )

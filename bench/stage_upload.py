@@ -81,9 +81,10 @@ def _bare(app: Any, school_id: str, report: Any) -> float:
     now = utcnow()
     with db.write_session() as s:
         file_id = _new_file(s, school_id)
+        books = [gradebook_values(file_id, p, book) for p, book in enumerate(report.gradebooks)]
+        ids = repository.insert_gradebooks(s, books)
         rows: list[dict[str, Any]] = []
-        for position, book in enumerate(report.gradebooks):
-            gid = repository.insert_gradebook(s, gradebook_values(file_id, position, book))
+        for book, gid in zip(report.gradebooks, ids, strict=True):
             rows += row_values(
                 file_id=file_id, school_id=school_id, gradebook_id=gid, book=book, now=now
             )

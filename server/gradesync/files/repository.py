@@ -128,10 +128,20 @@ def gradebooks_of(session: Session, file_ids: Sequence[str]) -> dict[str, list[G
     return out
 
 
-def insert_gradebook(session: Session, values: dict[str, Any]) -> int:
-    return int(
-        session.execute(insert(gradebooks).values(**values).returning(gradebooks.c.id)).scalar_one()
+def insert_gradebooks(session: Session, values: list[dict[str, Any]]) -> list[int]:
+    """Insert a file's gradebooks in one statement; their ids, in the order given.
+
+    One multi-row ``INSERT … RETURNING`` (SQLite ≥ 3.35 and PostgreSQL): the
+    ids come back with each row's ``position``, unique within a file, so no
+    order of the returned rows is assumed.
+    """
+    if not values:
+        return []
+    returned = session.execute(
+        insert(gradebooks).values(values).returning(gradebooks.c.position, gradebooks.c.id)
     )
+    ids = {position: int(gid) for position, gid in returned}
+    return [ids[v["position"]] for v in values]
 
 
 def insert_staged_rows(session: Session, rows: list[dict[str, Any]]) -> None:
@@ -141,32 +151,68 @@ def insert_staged_rows(session: Session, rows: list[dict[str, Any]]) -> None:
 
 
 def supersede_older_rows(
-    session: Session, *, file_id: str, school_id: str, book: dict[str, Any], now: dt.datetime
+    session: Session,
+    *,
+    file_id: str,
+    school_id: str,
+    books: list[dict[str, Any]],
+    now: dt.datetime,
 ) -> None:
-    """Mark rows of *other* files with the natural key of a row in gradebook ``book`` superseded.
+    """Mark rows of *other* files superseded where this file has a row with the same natural key.
 
-    ``book`` holds the gradebook's ``id``, ``school_year``, ``semester``,
-    ``class_name`` and ``subject_code``. One statement per gradebook, on the
-    natural-key index.
+    ``books`` are the file's gradebooks as inserted (``id``, ``school_year``,
+    ``semester``, ``class_name``, ``subject_code``); one without a class or
+    a subject supersedes nothing. Gradebooks with a year and a semester — every
+    one, normally — are handled by one ``UPDATE … FROM`` joining the file's
+    new rows to older rows on the natural-key index; one with a ``NULL`` year
+    or semester (where ``IS NULL``, not ``=``, must match) gets its own
+    statement.
     """
-    if not book.get("class_name") or not book.get("subject_code"):
-        return
+    keyed = [b for b in books if b.get("class_name") and b.get("subject_code")]
+    joined = [b["id"] for b in keyed if b["school_year"] is not None and b["semester"] is not None]
     c = staged_rows.c
-    new_ids = select(c.student_id).where(c.gradebook_id == book["id"], c.student_id.is_not(None))
-    session.execute(
-        update(staged_rows)
-        .where(
-            c.school_id == school_id,
-            c.school_year == book["school_year"],
-            c.semester == book["semester"],
-            c.class_name == book["class_name"],
-            c.subject_code == book["subject_code"],
-            c.student_id.in_(new_ids),
-            c.file_id != file_id,
-            c.superseded_at.is_(None),
+    if joined:
+        new = staged_rows.alias("new")
+        n = new.c
+        session.execute(
+            update(staged_rows)
+            .where(
+                n.gradebook_id.in_(joined),
+                # the school on both sides: each side can be probed on the whole
+                # natural-key index, whichever the planner drives from (without
+                # it, un-analysed PostgreSQL scanned the index once per row)
+                n.school_id == school_id,
+                c.school_id == school_id,
+                c.school_year == n.school_year,
+                c.semester == n.semester,
+                c.class_name == n.class_name,
+                c.subject_code == n.subject_code,
+                c.student_id == n.student_id,
+                c.file_id != file_id,
+                c.superseded_at.is_(None),
+            )
+            .values(superseded_at=now, updated_at=now)
         )
-        .values(superseded_at=now, updated_at=now)
-    )
+    for book in keyed:
+        if book["school_year"] is not None and book["semester"] is not None:
+            continue
+        new_ids = select(c.student_id).where(
+            c.gradebook_id == book["id"], c.student_id.is_not(None)
+        )
+        session.execute(
+            update(staged_rows)
+            .where(
+                c.school_id == school_id,
+                c.school_year == book["school_year"],  # None compiles to IS NULL
+                c.semester == book["semester"],
+                c.class_name == book["class_name"],
+                c.subject_code == book["subject_code"],
+                c.student_id.in_(new_ids),
+                c.file_id != file_id,
+                c.superseded_at.is_(None),
+            )
+            .values(superseded_at=now, updated_at=now)
+        )
 
 
 def count_rows(session: Session, file_ids: Iterable[str]) -> dict[str, Counts]:

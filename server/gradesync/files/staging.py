@@ -123,21 +123,20 @@ def stage_report(
 ) -> None:
     """Insert a parsed report's gradebooks and rows; supersede older rows with the same key.
 
-    The caller owns the transaction (and the ``files`` row, which must exist).
+    Three statements whatever the number of gradebooks: one multi-row insert
+    of the gradebooks (their ids returned), one executemany of every row, one
+    supersede. The caller owns the transaction (and the ``files`` row, which
+    must exist).
     """
-    for position, book in enumerate(report.gradebooks):
-        values = gradebook_values(file_id, position, book)
-        gradebook_id = repository.insert_gradebook(session, values)
-        repository.insert_staged_rows(
-            session,
-            row_values(
-                file_id=file_id, school_id=school_id, gradebook_id=gradebook_id, book=book, now=now
-            ),
+    books = [gradebook_values(file_id, p, book) for p, book in enumerate(report.gradebooks)]
+    ids = repository.insert_gradebooks(session, books)
+    rows: list[dict[str, Any]] = []
+    for book, values, gradebook_id in zip(report.gradebooks, books, ids, strict=True):
+        values["id"] = gradebook_id
+        rows += row_values(
+            file_id=file_id, school_id=school_id, gradebook_id=gradebook_id, book=book, now=now
         )
-        repository.supersede_older_rows(
-            session,
-            file_id=file_id,
-            school_id=school_id,
-            book={**values, "id": gradebook_id},
-            now=now,
-        )
+    repository.insert_staged_rows(session, rows)
+    repository.supersede_older_rows(
+        session, file_id=file_id, school_id=school_id, books=books, now=now
+    )

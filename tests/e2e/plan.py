@@ -144,10 +144,8 @@ def _cells(rng: random.Random, kind: str, sid: str) -> dict[str, Any]:
     return cells
 
 
-def build_plan(
-    *, schools: int = 3, classes: int = 2, students: int = 12, seed: int = 1, bad_rows: bool = True
-) -> Plan:
-    """``schools`` × ``classes`` classes of ``students`` (plus the bad rows when asked)."""
+def build_plan(*, schools: int = 3, classes: int = 2, students: int = 12, seed: int = 1) -> Plan:
+    """``schools`` × ``classes`` classes of ``students``, plus their bad rows."""
     rng = random.Random(seed)
     plan = Plan([])
     for s in range(schools):
@@ -161,12 +159,12 @@ def build_plan(
                 for n, sid in enumerate(roster):
                     expect = SYNCED
                     cells = _cells(rng, kind, sid)
-                    if bad_rows and code == "TOAN" and n == 1:
+                    if code == "TOAN" and n == 1:
                         cells["gk"], expect = 11, INVALID
-                    elif bad_rows and code == "NGUVAN" and n == 2:
+                    elif code == "NGUVAN" and n == 2:
                         expect = LOCKED
                     cls.rows.append(RowPlan(code, sid, cells, expect))
-                if bad_rows and code == "TOAN":
+                if code == "TOAN":
                     stranger = f"79{s + 10:02d}{k + 10:02d}9999"  # not on the Sở's roster
                     cls.rows.append(RowPlan(code, stranger, _cells(rng, kind, stranger), NOT_FOUND))
             school.classes.append(cls)

@@ -3,29 +3,38 @@
 A server process (``gradesync``'s app under uvicorn, its own process so the
 clients do not share its GIL) holds one uploaded 2,000-row gradebook. A
 *synthetic* publisher inside it commits the rows' new states in 45-row
-batches, back to back (worst case: no Sở round trip between batches), and
-publishes each batch's row events plus the file's counts through the app's
-bus right after the commit — what the sync engine does after each step.
+batches and publishes each batch's row events plus the file's counts through
+the app's bus right after the commit — what the sync engine does after each
+step. It runs back to back (worst case: no Sở round trip between batches) or
+paced at ``--pace`` batches/s (default 50: ``GRADESYNC_SYNC_RATE_LIMIT``, the
+most one worker sends toward the Sở).
 
-The bench process opens N websocket clients on ``/ws/files/{id}``, waits
-for every snapshot, then starts the publisher and records, for every row
-event received, ``receipt time − event.at`` (``at`` is stamped just after
-the commit; one machine, one clock). Reported: events/s delivered to all
-clients together, p50/p99 latency, for
+The clients live in ``--procs`` processes (``bench/_ws_clients.py``, 4 × 250
+by default). Latency is receipt time − the message's ``at`` (stamped just after
+the commit; one machine, one clock). Scenarios, each on SQLite (in-process
+bus) and PostgreSQL (LISTEN/NOTIFY: every event goes through the database
+server and back, as between machines):
 
-* SQLite (the in-process bus) and PostgreSQL (LISTEN/NOTIFY — every event
-  goes through the database server and back, as between machines);
-* ``?format=batch`` (a 45-row batch is one message) and, as the baseline
-  measured in the same run, the contract's one-``row``-message-per-row form.
+* **a** every client on the syncing file, ``?format=batch`` (a 45-row batch
+  is one message; the add-in's task pane), unpaced;
+* **b** the same with the contract's default form (one ``row`` message per row);
+* **c** spread: 10 % on the syncing file (half each form), 10 % on its
+  school's stream, 1 % on the province stream, the rest on 39 other (idle)
+  files — the ``school`` (province) latency includes its 1 s throttle;
+* **d** / **d-row** like a / b, publisher paced.
 
-Goal: p99 < 250 ms with 1,000 clients. ``python -m bench ws_fanout [--quick]``
-(``--quick``: 200 clients).
+Reported per scenario: row events/s delivered to all clients together,
+p50/p99/max latency of row messages (and of ``file`` / ``school`` messages
+where there are some), connect+snapshot time. Goal: p99 < 250 ms.
+``python -m bench ws_fanout [--quick]`` (``--quick``: 200 clients, a b c d) or
+``python -m bench.ws_fanout [--clients N] [--scenarios a,b,c,d,d-row]
+[--engines sqlite,postgresql] [--pace 50]``.
 """
 
 from __future__ import annotations
 
 import argparse
-import asyncio
+import array
 import contextlib
 import json
 import os
@@ -40,12 +49,14 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import websockets
 from sqlalchemy import bindparam, create_engine, select, text, update
 
 GOAL_P99_MS = 250.0
 ROWS = 2000
 BATCH = 45
+SCHOOL = "79000999"
+#: idle files of scenario c (40 rows each)
+IDLE_FILES = 39
 LOCAL_POSTGRES = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 REPO = Path(__file__).resolve().parents[1]
 
@@ -56,8 +67,8 @@ REPO = Path(__file__).resolve().parents[1]
 def serve(home: str, url: str) -> None:
     """Start the app on a free port, seed a school and a token, then obey stdin.
 
-    Prints ``READY <port> <token>``; on ``GO <file_id>`` runs the publisher and
-    prints ``DONE <seconds>``.
+    Prints ``READY <port> <token>``; on ``GO <file_id> <state> <pace>`` runs the
+    publisher (``pace`` batches/s, 0: back to back) and prints ``DONE <seconds>``.
     """
     import uvicorn
 
@@ -72,13 +83,14 @@ def serve(home: str, url: str) -> None:
         add_school(
             s,
             app.state.secret_box,
-            school_id="79000999",
+            school_id=SCHOOL,
             name="THPT Bench",
             so_client_id="x",
             so_client_secret="y",
         )
     with app.state.db.write_session() as s:
-        _, token = create_token(s, role=Role.STAFF, school_id="79000999")
+        _, token = create_token(s, role=Role.STAFF, school_id=SCHOOL)
+        _, admin = create_token(s, role=Role.ADMIN)
     # A client process drowning in 2M frames answers pings late: do not count that as dead.
     config = uvicorn.Config(
         app,
@@ -95,12 +107,11 @@ def serve(home: str, url: str) -> None:
     while not server.started:
         time.sleep(0.02)
     port = server.servers[0].sockets[0].getsockname()[1]
-    print(f"READY {port} {token}", flush=True)
+    print(f"READY {port} {token} {admin}", flush=True)
     for line in sys.stdin:
         command, *args = line.split()
         if command == "GO":
-            state = args[1] if len(args) > 1 else "SYNCED"
-            seconds = publish_sync(app, args[0], state)
+            seconds = publish_sync(app, args[0], args[1], float(args[2]))
             print(f"DONE {seconds:.3f}", flush=True)
         elif command == "QUIT":
             break
@@ -108,8 +119,9 @@ def serve(home: str, url: str) -> None:
     thread.join(timeout=30)
 
 
-def publish_sync(app: Any, file_id: str, state: str) -> float:
-    """Commit ``state`` for every row, 45 per transaction, publishing after each commit."""
+def publish_sync(app: Any, file_id: str, state: str, pace: float) -> float:
+    """Commit ``state`` for every row, 45 per transaction, publishing after each commit;
+    ``pace`` batches/s at most (0: back to back)."""
     import dataclasses
 
     from gradesync.core.db import utcnow
@@ -134,7 +146,9 @@ def publish_sync(app: Any, file_id: str, state: str) -> float:
         .values(sync_state=bindparam("state"), updated_at=bindparam("now"))
     )
     start = time.perf_counter()
-    for i in range(0, len(rows), BATCH):
+    for n, i in enumerate(range(0, len(rows), BATCH)):
+        if pace:
+            time.sleep(max(0.0, start + n / pace - time.perf_counter()))
         batch = rows[i : i + BATCH]
         with db.write_session() as s:
             now = utcnow()
@@ -169,26 +183,23 @@ class Server:
         ready = self.proc.stdout.readline().split()
         if not ready or ready[0] != "READY":
             raise RuntimeError("bench server did not start")
-        self.port, self.token = int(ready[1]), ready[2]
+        self.port, self.token, self.admin = int(ready[1]), ready[2], ready[3]
         self.http = f"http://127.0.0.1:{self.port}"
+        self.ws = f"ws://127.0.0.1:{self.port}"
 
-    def upload(self) -> str:
-        from tests.api.workbooks import school_workbook
-
-        data = school_workbook(n_students=ROWS, n_subjects=1)
+    def upload(self, data: bytes, name: str) -> str:
         r = httpx.post(
             f"{self.http}/api/files",
-            files={"file": ("BangDiem_10A1.xlsx", data)},
+            files={"file": (name, data)},
             headers={"Authorization": f"Bearer {self.token}"},
             timeout=120,
         )
         r.raise_for_status()
-        assert r.json()["counts"]["rows"] == ROWS, r.json()["counts"]
         return str(r.json()["file_id"])
 
-    def go(self, file_id: str, state: str) -> float:
+    def go(self, file_id: str, state: str, pace: float) -> float:
         assert self.proc.stdin is not None and self.proc.stdout is not None
-        self.proc.stdin.write(f"GO {file_id} {state}\n")
+        self.proc.stdin.write(f"GO {file_id} {state} {pace}\n")
         self.proc.stdin.flush()
         return float(self.proc.stdout.readline().split()[1])
 
@@ -203,56 +214,102 @@ class Server:
             self.proc.kill()
 
 
-async def measure(
-    server: Server, file_id: str, clients: int, fmt: str, state: str
+class Clients:
+    """A process of websocket clients (``bench/_ws_clients.py``), driven by JSON lines."""
+
+    def __init__(self) -> None:
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "bench._ws_clients"],
+            cwd=REPO,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+
+    def send(self, command: dict[str, Any]) -> None:
+        assert self.proc.stdin is not None
+        self.proc.stdin.write(json.dumps(command) + "\n")
+        self.proc.stdin.flush()
+
+    def answer(self) -> dict[str, Any]:
+        assert self.proc.stdout is not None
+        line = self.proc.stdout.readline()
+        if not line:
+            raise RuntimeError("a client process died (see its error above)")
+        return dict(json.loads(line))
+
+    def close(self) -> None:
+        try:
+            self.proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+
+
+#: (url, counts its rows) per client
+Plan = list[tuple[str, bool]]
+
+
+def plan(scenario: str, n: int, server: Server, file_id: str, idle: list[str]) -> Plan:
+    def file_url(fid: str, fmt: str) -> str:
+        return f"{server.ws}/ws/files/{fid}?token={server.token}&format={fmt}"
+
+    if scenario in ("a", "d"):
+        return [(file_url(file_id, "batch"), True)] * n
+    if scenario in ("b", "d-row"):
+        return [(file_url(file_id, "row"), True)] * n
+    on_file, on_school, on_province = n // 10, n // 10, max(1, n // 100)
+    out: Plan = [(file_url(file_id, ("batch", "row")[i % 2]), True) for i in range(on_file)]
+    out += [(f"{server.ws}/ws/schools/{SCHOOL}?token={server.token}", False)] * on_school
+    out += [(f"{server.ws}/ws/province?token={server.admin}", False)] * on_province
+    rest = n - len(out)
+    out += [(file_url(idle[i % len(idle)], "batch"), False) for i in range(rest)]
+    return out
+
+
+def measure(
+    server: Server, file_id: str, clients: Plan, procs: int, state: str, pace: float
 ) -> dict[str, Any]:
-    url = f"ws://127.0.0.1:{server.port}/ws/files/{file_id}?token={server.token}&format={fmt}"
-    latencies: list[float] = []
-    received = [0]
-    t0 = time.perf_counter()
-    sockets = []
-    for i in range(0, clients, 50):  # connect in waves: the server reads 50 snapshots at a time
-        wave = [
-            websockets.connect(url, max_size=None, open_timeout=120, ping_interval=None)
-            for _ in range(min(50, clients - i))
-        ]
-        sockets += await asyncio.gather(*wave)
-    await asyncio.gather(*(ws.recv() for ws in sockets))  # the snapshots
-    connect_s = time.perf_counter() - t0
-
-    async def follow(ws: Any) -> None:
-        seen = 0
-        while seen < ROWS:
-            message = json.loads(await ws.recv())
-            now = time.time()
-            if message["type"] == "rows":
-                rows = message["rows"]
-            elif message["type"] == "row":
-                rows = [message]
-            else:
-                continue
-            for r in rows:
-                latencies.append(now - r["at"])
-            seen += len(rows)
-        received[0] += seen
-
-    followers = [asyncio.create_task(follow(ws)) for ws in sockets]
-    start = time.time()
-    publish_s = await asyncio.to_thread(server.go, file_id, state)
-    await asyncio.wait_for(asyncio.gather(*followers), timeout=600)
-    elapsed = time.time() - start
-    await asyncio.gather(*(ws.close() for ws in sockets), return_exceptions=True)
-    latencies.sort()
-    return {
-        "clients": clients,
-        "format": fmt,
+    workers = [Clients() for _ in range(procs)]
+    shares = [clients[i::procs] for i in range(procs)]
+    try:
+        for w, share in zip(workers, shares, strict=True):
+            w.send({"connect": [u for u, _ in share], "count": [c for _, c in share]})
+        connect_s = max(w.answer()["connect_s"] for w in workers)
+        for w in workers:
+            w.send({"follow": ROWS})
+        start = time.time()
+        publish_s = server.go(file_id, state, pace)
+        for w in workers:
+            w.answer()
+        elapsed = time.time() - start
+        latencies: dict[str, list[float]] = {"row": [], "file": [], "school": []}
+        with tempfile.TemporaryDirectory() as tmp:
+            for i, w in enumerate(workers):
+                w.send({"stop": f"{tmp}/{i}"})
+                w.answer()
+                for kind, values in latencies.items():
+                    got = array.array("d")
+                    data = Path(f"{tmp}/{i}.{kind}").read_bytes()
+                    got.frombytes(data)
+                    values.extend(got)
+    finally:
+        for w in workers:
+            w.close()
+    result: dict[str, Any] = {
+        "clients": len(clients),
         "connect_s": connect_s,
         "publish_s": publish_s,
-        "events_per_s": received[0] / elapsed,
-        "p50_ms": 1000 * statistics.median(latencies),
-        "p99_ms": 1000 * latencies[int(0.99 * (len(latencies) - 1))],
-        "max_ms": 1000 * latencies[-1],
+        "events_per_s": len(latencies["row"]) / elapsed,
     }
+    for kind, values in latencies.items():
+        if values:
+            values.sort()
+            result[kind] = (
+                1000 * statistics.median(values),
+                1000 * values[int(0.99 * (len(values) - 1))],
+                1000 * values[-1],
+            )
+    return result
 
 
 def fresh_postgres() -> tuple[str, Any] | None:
@@ -276,51 +333,89 @@ def fresh_postgres() -> tuple[str, Any] | None:
     return make_url(base).set(database=name).render_as_string(hide_password=False), drop
 
 
-def run(quick: bool = False) -> None:
-    clients = 200 if quick else 1000
-    engines: list[tuple[str, str, Any]] = []
+def report(engine: str, scenario: str, pace: float, r: dict[str, Any]) -> None:
+    def lat(kind: str) -> str:
+        if kind not in r:
+            return ""
+        p50, p99, top = r[kind]
+        return f"{kind} p50 {p50:6.0f} p99 {p99:6.0f} max {top:6.0f} ms; "
+
+    verdict = "ok" if r["row"][1] < GOAL_P99_MS else "MISSED"
+    paced = f"{pace:g} batches/s" if scenario.startswith("d") else "unpaced"
+    print(
+        f"  {engine:<10} {scenario:<5} {r['clients']} clients ({paced}): "
+        f"{r['events_per_s']:>9,.0f} row events/s; {lat('row')}{lat('file')}{lat('school')}"
+        f"connect+snapshots {r['connect_s']:.1f} s, publisher {r['publish_s']:.2f} s; "
+        f"p99 < {GOAL_P99_MS:.0f} ms: {verdict}",
+        flush=True,
+    )
+
+
+def run(
+    quick: bool = False,
+    clients: int | None = None,
+    scenarios: tuple[str, ...] = ("a", "b", "c", "d"),
+    engines: tuple[str, ...] = ("sqlite", "postgresql"),
+    procs: int = 4,
+    pace: float = 50.0,
+) -> None:
+    from tests.api.workbooks import SheetSpec, build_class_workbook, school_workbook, students
+
+    n = clients or (200 if quick else 1000)
     with tempfile.TemporaryDirectory() as tmp:
-        engines.append(("sqlite", f"sqlite:///{tmp}/bench.db", None))
-        pg = fresh_postgres()
-        if pg is not None:
-            engines.append(("postgresql", pg[0], pg[1]))
-        for name, url, drop in engines:
+        for engine in engines:
+            drop = None
+            if engine == "sqlite":
+                url = f"sqlite:///{tmp}/bench.db"
+            else:
+                pg = fresh_postgres()
+                if pg is None:
+                    continue
+                url, drop = pg
             server = Server(url)
             try:
-                file_id = server.upload()
-                results = []
-                for fmt, state in (("row", "SENDING"), ("batch", "SYNCED")):
-                    results.append(asyncio.run(measure(server, file_id, clients, fmt, state)))
+                file_id = server.upload(school_workbook(n_students=ROWS, n_subjects=1), "10A1.xlsx")
+                idle = []
+                if "c" in scenarios:
+                    for i in range(IDLE_FILES):
+                        book = build_class_workbook(
+                            [SheetSpec("TOAN", students(40))], class_name=f"10A{i + 2}"
+                        )
+                        idle.append(server.upload(book, f"10A{i + 2}.xlsx"))
+                for k, scenario in enumerate(scenarios):
+                    state = ("SENDING", "SYNCED")[k % 2]
+                    step = pace if scenario.startswith("d") else 0.0
+                    who = plan(scenario, n, server, file_id, idle)
+                    report(
+                        engine, scenario, pace, measure(server, file_id, who, procs, state, step)
+                    )
             finally:
                 server.close()
                 if drop is not None:
                     drop()
-            base, batch = results
-            for r in results:
-                print(
-                    f"  {name:<10} {r['clients']} clients, format={r['format']:<5}: "
-                    f"{r['events_per_s']:>9,.0f} row events/s delivered, "
-                    f"p50 {r['p50_ms']:6.1f} ms, p99 {r['p99_ms']:6.1f} ms, "
-                    f"max {r['max_ms']:6.1f} ms "
-                    f"(connect+snapshots {r['connect_s']:.1f} s, publisher {r['publish_s']:.2f} s)"
-                )
-            verdict = "ok" if batch["p99_ms"] < GOAL_P99_MS else "MISSED"
-            print(
-                f"  {name:<10} batch vs row: {batch['events_per_s'] / base['events_per_s']:.2f}x "
-                f"events/s, p99 {batch['p99_ms'] / base['p99_ms']:.2f}x; "
-                f"goal p99 < {GOAL_P99_MS:.0f} ms: {verdict}"
-            )
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--clients", type=int)
+    parser.add_argument("--scenarios", default="a,b,c,d,d-row")
+    parser.add_argument("--engines", default="sqlite,postgresql")
+    parser.add_argument("--procs", type=int, default=4)
+    parser.add_argument("--pace", type=float, default=50.0, help="batches/s in scenario d")
     parser.add_argument("--serve", nargs=2, metavar=("HOME", "URL"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve:
         serve(*args.serve)
     else:
-        run(quick=args.quick)
+        run(
+            quick=args.quick,
+            clients=args.clients,
+            scenarios=tuple(args.scenarios.split(",")),
+            engines=tuple(args.engines.split(",")),
+            procs=args.procs,
+            pace=args.pace,
+        )
 
 
 if __name__ == "__main__":

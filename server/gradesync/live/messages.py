@@ -18,7 +18,6 @@ Two forms (chosen per connection with ``?format=``):
 from __future__ import annotations
 
 import json
-from collections import OrderedDict
 from collections.abc import Iterable
 from enum import StrEnum
 from typing import Any
@@ -48,27 +47,8 @@ def _identity(event: Event) -> tuple[Any, ...]:
 
 
 def encoded(event: Event) -> str:
-    """The event's message as JSON text, encoded once however many streams send it.
-
-    Every subscriber of a topic receives the same event objects, so a small
-    cache by identity (holding the event, so its id cannot be reused while
-    cached) turns 1,000 encodings of a row into one.
-    """
-    key = id(event)
-    hit = _ENCODED.get(key)
-    if hit is not None and hit[0] is event:
-        return hit[1]
-    text = json.dumps(event.to_message(), ensure_ascii=False, separators=(",", ":"))
-    _ENCODED[key] = (event, text)
-    if len(_ENCODED) > _ENCODED_MAX:
-        for _ in range(_ENCODED_MAX // 10):
-            _ENCODED.popitem(last=False)
-    return text
-
-
-#: Used on the event loop only (streams render there), so no lock.
-_ENCODED: OrderedDict[int, tuple[Event, str]] = OrderedDict()
-_ENCODED_MAX = 20_000
+    """The event's message as JSON text (feeds render a delivery once for all their streams)."""
+    return json.dumps(event.to_message(), ensure_ascii=False, separators=(",", ":"))
 
 
 def render(events: Iterable[Event], fmt: StreamFormat) -> list[str]:

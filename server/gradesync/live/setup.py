@@ -1,7 +1,8 @@
 """Wiring live status into the app: ``install_live(app)``, called once by the app factory.
 
 It puts the bus in ``app.state.bus`` (and the live settings in
-``app.state.live_settings``), mounts the websocket routes, and wraps the
+``app.state.live_settings``, the streams' shared feeds and snapshot reads in
+``app.state.live_feeds`` and ``app.state.live_reads``), mounts the websocket routes, and wraps the
 app's lifespan so the bus and the notifier start with the server and stop
 before the database is disposed.
 """
@@ -17,9 +18,11 @@ from typing import Any
 from fastapi import FastAPI
 
 from gradesync.live.bus import get_bus
+from gradesync.live.feeds import Feeds
 from gradesync.live.notify.endpoints import router as notify_router
 from gradesync.live.notify.service import Notifier
 from gradesync.live.settings import LiveSettings
+from gradesync.live.shared_reads import SharedReads
 from gradesync.live.websocket import router as websocket_router
 
 
@@ -48,6 +51,8 @@ def install_live(app: FastAPI, live_settings: LiveSettings | None = None) -> Non
     live_settings = live_settings or LiveSettings()
     app.state.live_settings = live_settings
     app.state.bus = get_bus(app.state.settings, live_settings)
+    app.state.live_feeds = Feeds()
+    app.state.live_reads = SharedReads()
     app.include_router(websocket_router)
     app.include_router(notify_router)
 

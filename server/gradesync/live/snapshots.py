@@ -4,18 +4,26 @@ The file snapshot *is* ``GET /grades/status/{file_id}`` (the files service's
 own query), so the two never disagree. School and province snapshots are
 counts; they exclude rows superseded by a newer upload of the same gradebook,
 which no longer stand for anything the school still has to send.
+
+Snapshots are read once and shared by every stream that asks at about the
+same time (:mod:`gradesync.live.shared_reads`), so they are read without a
+caller's principal and come as :class:`Snapshot` — the message already
+encoded, and the school it belongs to, which each stream checks against its
+own principal.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import json
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from gradesync.auth.models import Role
 from gradesync.auth.service import Principal
-from gradesync.core.errors import ApiError
 from gradesync.files.models import File, StagedRow
 from gradesync.files.repository import Counts, count_rows
 from gradesync.files.service import FileService
@@ -28,28 +36,44 @@ files = File.__table__  # type: ignore[attr-defined]
 SCHOOL_SNAPSHOT_FILES = 500
 
 
-def file_snapshot(
-    service: FileService, session: Session, principal: Principal, file_id: str
-) -> dict[str, Any] | None:
-    """``{"type": "snapshot", …per-row status…}``, or ``None`` when not visible."""
-    try:
-        status = service.row_status(session, principal, file_id, sync=None, validation=None)
-    except ApiError as exc:
-        if exc.status_code == 404:
-            return None
-        raise
-    return {"type": "snapshot", **status.model_dump(mode="json")}
+#: Reads shared by many streams are done as this principal; each stream checks
+#: its own principal against :attr:`Snapshot.school_id` before sending.
+_READER = Principal(token_id=0, role=Role.ADMIN, school_id=None, name="live streams")
+
+
+@dataclass(frozen=True, slots=True)
+class Snapshot:
+    """A snapshot message, encoded once for every stream that sends it."""
+
+    #: whose data it is (``None``: the province's)
+    school_id: str | None
+    text: str
+
+
+def encode(message: dict[str, Any], school_id: str | None) -> Snapshot:
+    """A message as starlette's ``send_json`` would write it."""
+    return Snapshot(school_id, json.dumps(message, ensure_ascii=False, separators=(",", ":")))
+
+
+def file_snapshot(service: FileService, session: Session, file_id: str) -> Snapshot | None:
+    """``{"type": "snapshot", …per-row status…}``, or ``None`` when there is no such file."""
+    file = session.get(File, file_id)
+    if file is None:
+        return None
+    status = service.row_status(session, _READER, file_id, sync=None, validation=None)
+    # pydantic's own JSON (fast), with the message type put first.
+    return Snapshot(file.school_id, '{"type":"snapshot",' + status.model_dump_json()[1:])
 
 
 def row_errors(
-    service: FileService, session: Session, principal: Principal, file_id: str
+    service: FileService, session: Session, file_id: str
 ) -> dict[tuple[str, int], list[dict[str, Any]]]:
     """Every row's errors as in the status endpoint, by ``(sheet, row)``.
 
     For events that crossed processes without their errors (too large for one
     NOTIFY): rare, so reading the file's status whole is fine.
     """
-    status = service.row_status(session, principal, file_id, sync=None, validation=None)
+    status = service.row_status(session, _READER, file_id, sync=None, validation=None)
     return {(r.sheet, r.row): [e.model_dump(mode="json") for e in r.errors] for r in status.rows}
 
 

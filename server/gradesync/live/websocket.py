@@ -4,8 +4,11 @@ Every stream authenticates like HTTP (``?token=`` — browsers cannot set
 headers on a websocket — or ``Authorization: Bearer``), subscribes to its
 topic *before* reading its snapshot (so nothing between the two is missed),
 sends ``{"type": "snapshot", …}``, then changes as they come. Bursts are
-coalesced (:mod:`gradesync.live.messages`). When the stream fell behind or
-the bus lost events, it sends a fresh snapshot instead. After
+coalesced (:mod:`gradesync.live.messages`) and encoded once per topic for
+every stream on it (:mod:`gradesync.live.feeds`); snapshots asked for at
+about the same time are read once (:mod:`gradesync.live.shared_reads`).
+When the stream fell behind or the bus lost events, it sends a fresh
+snapshot instead. After
 ``GRADESYNC_WS_HEARTBEAT_SECONDS`` of silence it sends ``{"type": "ping"}``;
 clients may send anything (it is ignored), for example ``{"type": "pong"}``.
 
@@ -29,7 +32,7 @@ import contextlib
 import json
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Hashable
 from dataclasses import replace
 from typing import Any
 
@@ -41,8 +44,9 @@ from gradesync.auth.dependencies import authenticate_websocket
 from gradesync.auth.models import Role
 from gradesync.auth.service import Principal
 from gradesync.live import snapshots
-from gradesync.live.bus import EventBus, EventsLost
+from gradesync.live.bus import EventsLost
 from gradesync.live.events import PROVINCE, Event, FileEvent, JobEvent, file_topic, school_topic
+from gradesync.live.feeds import Feeds, Render
 from gradesync.live.messages import StreamFormat, latest_states, only, render
 from gradesync.live.settings import LiveSettings
 
@@ -57,9 +61,8 @@ CLOSE_NOT_FOUND = 4404
 #: Province streams recompute school totals at most this often (a grouped query each).
 PROVINCE_MIN_INTERVAL = 1.0
 
-Snapshot = Callable[[], Awaitable[dict[str, Any]]]
-#: a delivery's events → message texts (JSON)
-Render = Callable[[list[Event]], Awaitable[list[str]]]
+#: the snapshot message (JSON text) for one stream, read after it joined its feed
+Snapshot = Callable[[], Awaitable[str]]
 
 
 @router.websocket("/ws/files/{file_id}")
@@ -73,17 +76,21 @@ async def file_stream(websocket: WebSocket, file_id: str, format: str = "row") -
     except ValueError:
         fmt = StreamFormat.ROW
     app = websocket.app
-    service, db = app.state.files, app.state.db
+    service, db, reads = app.state.files, app.state.db, app.state.live_reads
 
-    def read_snapshot() -> dict[str, Any] | None:
+    def read_snapshot() -> snapshots.Snapshot | None:
         with db.read_session() as session:
-            return snapshots.file_snapshot(service, session, principal, file_id)
+            return snapshots.file_snapshot(service, session, file_id)
 
-    async def snapshot() -> dict[str, Any]:
-        data = await run_in_threadpool(read_snapshot)
-        if data is None:
+    async def snapshot() -> str:
+        data = await reads.read(("file", file_id), read_snapshot)
+        if data is None or not principal.can_access(data.school_id or ""):
             raise _Refused(CLOSE_NOT_FOUND, "FILE_NOT_FOUND", _file_not_found(file_id))
-        return data
+        return data.text
+
+    def read_errors() -> dict[tuple[str, int], list[dict[str, Any]]]:
+        with db.read_session() as session:
+            return snapshots.row_errors(service, session, file_id)
 
     async def render_delivery(events: list[Event]) -> list[str]:
         events = latest_states(events)
@@ -91,11 +98,8 @@ async def file_stream(websocket: WebSocket, file_id: str, format: str = "row") -
             events = await run_in_threadpool(_with_errors, events, read_errors)
         return render(events, fmt)
 
-    def read_errors() -> dict[tuple[str, int], list[dict[str, Any]]]:
-        with db.read_session() as session:
-            return snapshots.row_errors(service, session, principal, file_id)
-
-    await _stream(websocket, file_topic(file_id), snapshot, render_delivery)
+    topic = file_topic(file_id)
+    await _stream(websocket, (topic, fmt), topic, snapshot, render_delivery)
 
 
 @router.websocket("/ws/schools/{school_id}")
@@ -110,24 +114,25 @@ async def school_stream(websocket: WebSocket, school_id: str) -> None:
     if not principal.can_access(school_id):
         await _refuse(websocket, CLOSE_NOT_FOUND, "SCHOOL_NOT_FOUND", _school_not_found(school_id))
         return
-    db = websocket.app.state.db
+    db, reads = websocket.app.state.db, websocket.app.state.live_reads
 
-    def read_snapshot() -> dict[str, Any] | None:
+    def read_snapshot() -> snapshots.Snapshot | None:
         with db.read_session() as session:
             if session.get(snapshots.School, school_id) is None:
                 return None
-            return snapshots.school_snapshot(session, school_id)
+            return snapshots.encode(snapshots.school_snapshot(session, school_id), school_id)
 
-    async def snapshot() -> dict[str, Any]:
-        data = await run_in_threadpool(read_snapshot)
+    async def snapshot() -> str:
+        data = await reads.read(("school", school_id), read_snapshot)
         if data is None:
             raise _Refused(CLOSE_NOT_FOUND, "SCHOOL_NOT_FOUND", _school_not_found(school_id))
-        return data
+        return data.text
 
     async def render_delivery(events: list[Event]) -> list[str]:
         return render(only(latest_states(events), JobEvent, FileEvent), StreamFormat.ROW)
 
-    await _stream(websocket, school_topic(school_id), snapshot, render_delivery)
+    topic = school_topic(school_id)
+    await _stream(websocket, topic, topic, snapshot, render_delivery)
 
 
 @router.websocket("/ws/province")
@@ -139,31 +144,35 @@ async def province_stream(websocket: WebSocket) -> None:
     if not principal.is_admin:
         await _refuse(websocket, CLOSE_FORBIDDEN, "FORBIDDEN", _ROLE_MESSAGE["province"])
         return
-    db = websocket.app.state.db
+    db, reads = websocket.app.state.db, websocket.app.state.live_reads
 
-    def read_snapshot() -> dict[str, Any]:
+    def read_snapshot() -> snapshots.Snapshot:
         with db.read_session() as session:
-            return snapshots.province_snapshot(session)
+            return snapshots.encode(snapshots.province_snapshot(session), None)
 
     def read_totals(school_ids: list[str]) -> dict[str, dict[str, int]]:
         with db.read_session() as session:
             return snapshots.school_counts(session, school_ids)
 
-    async def snapshot() -> dict[str, Any]:
-        return await run_in_threadpool(read_snapshot)
+    async def snapshot() -> str:
+        return (await reads.read(PROVINCE, read_snapshot)).text
 
     async def render_delivery(events: list[Event]) -> list[str]:
-        schools = sorted({e.school_id for e in events if isinstance(e, FileEvent)})
-        if not schools:
+        # `at` as every message's: the publisher's time, of the newest change it sums up.
+        latest: dict[str, float] = {}
+        for e in events:
+            if isinstance(e, FileEvent):
+                latest[e.school_id] = max(e.at, latest.get(e.school_id, 0.0))
+        if not latest:
             return []
-        totals = await run_in_threadpool(read_totals, schools)
+        totals = await run_in_threadpool(read_totals, sorted(latest))
         return [
-            json.dumps({"type": "school", "school_id": sid, "counts": counts, "at": time.time()})
+            json.dumps({"type": "school", "school_id": sid, "counts": counts, "at": latest[sid]})
             for sid, counts in totals.items()
         ]
 
     await _stream(
-        websocket, PROVINCE, snapshot, render_delivery, min_interval=PROVINCE_MIN_INTERVAL
+        websocket, PROVINCE, PROVINCE, snapshot, render_delivery, min_interval=PROVINCE_MIN_INTERVAL
     )
 
 
@@ -178,21 +187,25 @@ class _Refused(Exception):
 
 async def _stream(
     websocket: WebSocket,
+    feed_key: Hashable,
     topic: str,
     snapshot: Snapshot,
     render: Render,
     *,
     min_interval: float = 0.0,
 ) -> None:
-    """Subscribe, accept, send the snapshot, then forward rendered deliveries.
+    """Join the topic's feed, accept, send the snapshot, then forward the feed's frames.
 
-    ``min_interval`` throttles streams whose rendering costs a query: a
-    delivery waits until that long after the previous one and takes along
-    whatever arrived meanwhile.
+    Streams with the same ``feed_key`` share one feed (coalescing and encoding
+    done once for all of them; :mod:`gradesync.live.feeds`). ``min_interval``
+    throttles feeds whose rendering costs a query: a delivery waits until
+    that long after the previous one and takes along whatever arrived meanwhile.
     """
-    bus: EventBus = websocket.app.state.bus
-    settings: LiveSettings = websocket.app.state.live_settings
-    sub = bus.subscribe(topic)  # before the snapshot: nothing in between is missed
+    app = websocket.app
+    settings: LiveSettings = app.state.live_settings
+    feeds: Feeds = app.state.live_feeds
+    # Before the snapshot: nothing in between is missed.
+    member = feeds.join(app.state.bus, feed_key, topic, render, min_interval=min_interval)
     try:
         await websocket.accept()
         try:
@@ -200,31 +213,24 @@ async def _stream(
         except _Refused as refused:
             await _refuse(websocket, refused.close_code, refused.code, refused.message)
             return
-        await websocket.send_json(first)
+        await websocket.send_text(first)
 
         async def send_changes() -> None:
-            last_sent = 0.0
             while True:
                 try:
-                    events = await asyncio.wait_for(
-                        sub.next_batch(), timeout=settings.ws_heartbeat_seconds
-                    )
-                    if min_interval:
-                        await asyncio.sleep(last_sent + min_interval - time.monotonic())
-                        events += sub.drain()
-                        last_sent = time.monotonic()
+                    frames = await member.next_frames(timeout=settings.ws_heartbeat_seconds)
                 except TimeoutError:
                     await websocket.send_json({"type": "ping", "at": time.time()})
                     continue
                 except EventsLost:
-                    sub.resync()
-                    await websocket.send_json(await snapshot())
+                    member.resync()  # before the read: what follows is queued again
+                    await websocket.send_text(await snapshot())
                     continue
                 except StopAsyncIteration:  # the bus is stopping
                     await websocket.close(code=1001, reason="server shutting down")
                     return
-                for message in await render(events):
-                    await websocket.send_text(message)
+                for frame in frames:
+                    await websocket.send_text(frame)
 
         async def read_until_closed() -> None:
             while (await websocket.receive())["type"] != "websocket.disconnect":
@@ -246,7 +252,7 @@ async def _stream(
     except (WebSocketDisconnect, RuntimeError):
         pass  # the client went away mid-send
     finally:
-        sub.close()
+        member.leave()
 
 
 async def _authenticate(websocket: WebSocket) -> Principal | None:

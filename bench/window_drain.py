@@ -191,10 +191,27 @@ def drain(
         api.close()
         return Result(label, n_schools, n, ideal, done - open_mono, done - first,
                       finishes, limited)  # fmt: skip
+    except Exception:
+        _print_log_tails(home)
+        raise
     finally:
         cluster.stop()
         simulator.stop()
         so.close()
+
+
+def _print_log_tails(home: Path, lines: int = 15) -> None:
+    """The end of every process's log: the run's directory is removed afterwards."""
+    for log in sorted(home.glob("*.log")):
+        tail = log.read_text(errors="replace").splitlines()[-lines:]
+        print(f"--- {log.name}\n" + "\n".join(tail), flush=True)
+
+
+def _checked(response: httpx.Response) -> httpx.Response:
+    if response.is_error:
+        raise RuntimeError(f"{response.request.method} {response.request.url.path} → "
+                           f"{response.status_code} {response.text[:500]}")  # fmt: skip
+    return response
 
 
 def _upload_and_push(
@@ -205,8 +222,7 @@ def _upload_and_push(
     def upload(args: tuple[int, str]) -> tuple[str, str]:
         i, class_name = args
         files = {"file": (f"{class_name}.xlsx", books[class_name], XLSX)}
-        r = api.post("/api/files", files=files, data={"school_id": _school_id(i)})
-        r.raise_for_status()
+        r = _checked(api.post("/api/files", files=files, data={"school_id": _school_id(i)}))
         return _school_id(i), r.json()["file_id"]
 
     work = [(i, c) for i in range(n_schools) for c in CLASSES]
@@ -226,8 +242,7 @@ def _upload_and_push(
 
     def push(args: tuple[str, str]) -> tuple[str, list[str]]:
         school_id, file_id = args
-        r = api.post(f"/api/files/{file_id}/push", json={})
-        r.raise_for_status()
+        r = _checked(api.post(f"/api/files/{file_id}/push", json={}))
         return school_id, [j["job_id"] for j in r.json()["jobs"]]
 
     jobs: dict[str, list[str]] = defaultdict(list)

@@ -15,9 +15,11 @@ import pytest
 
 from gradesync.core.db import utcnow
 from gradesync.so import Stored
+from gradesync.sync.claims import claim_jobs
+from gradesync.sync.conclusion import Report, conclude
 from gradesync.sync.results import settle_rows
 from gradesync.sync.settings import SyncSettings
-from gradesync.sync.steps import Fenced, apply_results, claim_jobs, prepare
+from gradesync.sync.steps import Fenced, prepare
 from tests.fixtures.simulator import SimulatorControl
 from tests.sync.conftest import FAST, SyncBackend, class_book
 
@@ -78,21 +80,25 @@ def test_a_stale_claim_is_fenced_and_cannot_write_results(
     file_id = backend.upload(class_book(3))
     backend.push(file_id)
 
-    (stale,) = claim_jobs(db, "worker-A", 1, lease=0.2, cap=10)
-    rows, _ = prepare(db, stale, utcnow())
+    ((stale,), _) = claim_jobs(db, "worker-A", 1, lease=0.2, cap=10)
+    rows, _ = prepare(db, stale.claim, utcnow())
     time.sleep(0.4)  # worker-A stalls past its lease
-    (fresh,) = claim_jobs(db, "worker-B", 1, lease=30, cap=10)
+    ((fresh,), _) = claim_jobs(db, "worker-B", 1, lease=30, cap=10)
 
-    assert fresh.job_id == stale.job_id and fresh.fence == stale.fence + 1
-    settlement = settle_rows(stale.job_id, rows, [Stored("created")] * 3, SyncSettings(), utcnow())
+    assert fresh.claim.job_id == stale.claim.job_id
+    assert fresh.claim.fence == stale.claim.fence + 1
+    outcomes = [Stored("created")] * 3
+    settlement = settle_rows(stale.claim.job_id, rows, outcomes, SyncSettings(), utcnow())
     with pytest.raises(Fenced):
-        apply_results(db, stale, settlement, utcnow())
+        conclude(db, stale.claim, Report(settlement=settlement, unreadable=True), utcnow())
     assert {r["sync"] for r in backend.rows(file_id)} == {"SENDING"}  # nothing written
     (reclaim,) = [e for e in backend.audit(file_id) if e["cause"] == "LEASE_EXPIRED"]
     assert "worker-A" in reclaim["message"] and "worker-B" in reclaim["message"]
-    # The fresh claim writes.
-    apply_results(db, fresh, settlement, utcnow())
+    # The fresh claim writes, and finishes the job.
+    conclude(db, fresh.claim, Report(settlement=settlement, unreadable=True), utcnow())
     assert {r["sync"] for r in backend.rows(file_id)} == {"SYNCED"}
+    (job,) = backend.jobs(file_id)
+    assert (job["state"], job["reconcile"]) == ("DONE", "UNCHECKED")
 
 
 def test_a_worker_killed_mid_job_is_replaced_when_its_lease_expires(

@@ -13,6 +13,8 @@ import logging
 from collections.abc import Sequence
 from typing import Any, Protocol
 
+from sqlalchemy.orm import Session
+
 from gradesync.core.db import Database
 from gradesync.files import repository as files_repository
 from gradesync.live.events import Event, FileEvent, JobEvent, RowEvent
@@ -38,42 +40,50 @@ def publish(publisher: Publisher, events: Sequence[Event]) -> None:
 def changes_to_events(
     db: Database, job_ids: Sequence[str], row_ids: Sequence[int], attention: str | None = None
 ) -> list[Event]:
-    """Row events for ``row_ids``, job events for ``job_ids``, then the files' new counts."""
+    """:func:`collect_events` in a read session of its own (after the change committed)."""
+    with db.read_session() as session:
+        return collect_events(session, job_ids, row_ids, attention)
+
+
+def collect_events(
+    session: Session, job_ids: Sequence[str], row_ids: Sequence[int], attention: str | None = None
+) -> list[Event]:
+    """Row events for ``row_ids``, job events for ``job_ids``, then the files' new counts.
+
+    Called at the end of the write transaction that made the changes (it sees
+    them), so a run needs no extra session; publish only after the commit.
+    """
     events: list[Event] = []
     schools: dict[str, str] = {}
-    with db.read_session() as session:
-        for r in repository.row_brief(session, row_ids):
-            schools[r.file_id] = r.school_id
-            events.append(
-                RowEvent(
-                    r.file_id,
-                    r.school_id,
-                    r.sheet,
-                    r.row,
-                    r.student_id,
-                    r.sync_state,
-                    tuple(r.sync_errors or ()),
-                )
+    for r in repository.row_brief(session, row_ids):
+        schools[r.file_id] = r.school_id
+        events.append(
+            RowEvent(
+                r.file_id,
+                r.school_id,
+                r.sheet,
+                r.row,
+                r.student_id,
+                r.sync_state,
+                tuple(r.sync_errors or ()),
             )
-        for job_id in job_ids:
-            job = repository.get_job(session, job_id)
-            if job is None:
-                continue
-            schools[job.file_id] = job.school_id
-            events.append(
-                JobEvent(
-                    job.file_id,
-                    job.school_id,
-                    job.id,
-                    job.state,
-                    job.class_name,
-                    job.subject_code,
-                    job.message,
-                )
-            )
-        counts = files_repository.count_rows(session, schools)
-        events.extend(
-            FileEvent(file_id, schools[file_id], dataclasses.asdict(c), attention)
-            for file_id, c in counts.items()
         )
+    for job in repository.jobs_brief(session, job_ids):  # Core: never a stale ORM copy
+        schools[job.file_id] = job.school_id
+        events.append(
+            JobEvent(
+                job.file_id,
+                job.school_id,
+                job.id,
+                job.state,
+                job.class_name,
+                job.subject_code,
+                job.message,
+            )
+        )
+    counts = files_repository.count_rows(session, schools)
+    events.extend(
+        FileEvent(file_id, schools[file_id], dataclasses.asdict(c), attention)
+        for file_id, c in counts.items()
+    )
     return events

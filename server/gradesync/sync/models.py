@@ -99,6 +99,8 @@ class PushJob(SQLModel, table=True):
     #: incremented by every claim; a write carrying an older value is from a stale worker
     fence: int = Field(default=0, sa_column=Column(Integer, nullable=False, server_default="0"))
     runs: int = Field(default=0, sa_column=Column(Integer, nullable=False, server_default="0"))
+    #: runs that ended in an unexpected error since the job was (re)queued by a person
+    crashes: int = Field(default=0, sa_column=Column(Integer, nullable=False, server_default="0"))
     #: the last thing a person should know (Vietnamese): why it waits, why it stopped
     message: str | None = Field(default=None, sa_column=Column(Text))
     last_error: str | None = Field(default=None, sa_column=Column(String(64)))

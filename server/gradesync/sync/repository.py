@@ -8,6 +8,7 @@ worker owns each (short) transaction. Hot paths use Core statements and
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -16,7 +17,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
-from gradesync.core.db import JSONType, UTCDateTime
+from gradesync.core.db import JSONType
 from gradesync.files.models import StagedRow, SyncState, Validation
 from gradesync.sync.models import (
     AuditEvent,
@@ -83,16 +84,38 @@ def dead_jobs(session: Session, school_id: str | None, limit: int) -> list[PushJ
     return list(session.scalars(query.order_by(PushJob.updated_at.desc()).limit(limit)))  # type: ignore[attr-defined]
 
 
+#: A job as a run and its events need it (Core rows: never a stale ORM copy).
+JOB_COLUMNS = (
+    jobs.c.id,
+    jobs.c.file_id,
+    jobs.c.school_id,
+    jobs.c.school_year,
+    jobs.c.semester,
+    jobs.c.class_name,
+    jobs.c.subject_code,
+    jobs.c.state,
+    jobs.c.message,
+    jobs.c.fence,
+    jobs.c.crashes,
+)
+
+
+def jobs_brief(session: Session, job_ids: Sequence[str]) -> list[Any]:
+    if not job_ids:
+        return []
+    return list(session.execute(select(*JOB_COLUMNS).where(jobs.c.id.in_(list(job_ids)))))
+
+
 def update_job(session: Session, job_id: str, **values: Any) -> None:
     session.execute(update(jobs).where(jobs.c.id == job_id).values(**values))
 
 
-def holds_lease(session: Session, job_id: str, fence: int) -> bool:
-    """Take the job's row lock (PostgreSQL) and say whether the lease is still ours."""
-    query = select(jobs.c.id).where(
+def lease_job(session: Session, job_id: str, fence: int) -> Any | None:
+    """The job (``JOB_COLUMNS``) if the lease is still ours, row-locked on PostgreSQL."""
+    query = select(*JOB_COLUMNS).where(
         jobs.c.id == job_id, jobs.c.fence == fence, jobs.c.state == JobState.RUNNING
     )
-    return session.execute(query.with_for_update()).first() is not None
+    return session.execute(query.with_for_update()).first()
 
 
 def claimable(now: dt.datetime) -> Any:
@@ -148,29 +171,34 @@ def lock_claimable(session: Session, ids: Sequence[str], now: dt.datetime) -> li
     if not ids:
         return []
     query = (
-        select(jobs.c.id, jobs.c.state, jobs.c.fence, jobs.c.lease_owner)
+        select(jobs.c.id, jobs.c.file_id, jobs.c.state, jobs.c.fence, jobs.c.lease_owner)
         .where(jobs.c.id.in_(ids), claimable(now))
         .with_for_update(skip_locked=True)
     )
     return list(session.execute(query))
 
 
-def take_lease(
-    session: Session, job_id: str, fence: int, owner: str, until: dt.datetime, now: dt.datetime
-) -> None:
-    session.execute(
+def take_leases(
+    session: Session, job_ids: Sequence[str], owner: str, until: dt.datetime, now: dt.datetime
+) -> list[Any]:
+    """Lease locked jobs to ``owner`` (one statement): RUNNING, fence + 1; the jobs as leased."""
+    if not job_ids:
+        return []
+    stmt = (
         update(jobs)
-        .where(jobs.c.id == job_id)
+        .where(jobs.c.id.in_(list(job_ids)))
         .values(
             state=JobState.RUNNING,
-            fence=fence + 1,
+            fence=jobs.c.fence + 1,
             lease_owner=owner,
             lease_until=until,
             runs=jobs.c.runs + 1,
             started_at=func.coalesce(jobs.c.started_at, now),
             updated_at=now,
         )
+        .returning(*JOB_COLUMNS)
     )
+    return list(session.execute(stmt))
 
 
 def extend_leases(session: Session, leases: dict[str, int], until: dt.datetime) -> set[str]:
@@ -312,14 +340,42 @@ def job_rows(session: Session, job_id: str, states: Iterable[str]) -> list[Any]:
     return list(session.execute(query))
 
 
+def pending_rows_of(session: Session, job_ids: Sequence[str]) -> list[Any]:
+    """The pending rows of several jobs (``job_rows`` columns plus ``job_id``)."""
+    if not job_ids:
+        return []
+    c = rows.c
+    query = (
+        select(
+            c.id,
+            c.job_id,
+            c.file_id,
+            c.sheet,
+            c.row,
+            c.student_id,
+            c.sync_state,
+            c.sync_errors,
+            c.payload,
+            c.payload_hash,
+            c.attempts,
+            c.next_attempt_at,
+            c.superseded_at,
+        )
+        .where(c.job_id.in_(list(job_ids)), c.sync_state.in_(ROW_PENDING))
+        .order_by(c.job_id, c.sheet, c.row)
+    )
+    return list(session.execute(query))
+
+
 def job_row_counts(session: Session, job_id: str) -> dict[str, int]:
     c = rows.c
     query = select(c.sync_state, func.count()).where(c.job_id == job_id).group_by(c.sync_state)
     return {state: n for state, n in session.execute(query)}
 
 
-def unchanged_rows(session: Session, job_id: str) -> list[int]:
-    """Pending rows of a job whose payload the Sở already holds (per the ledger)."""
+def unchanged_rows(session: Session, job_id: str | Sequence[str]) -> list[int]:
+    """Pending rows of a job (or jobs) whose payload the Sở already holds (per the ledger)."""
+    job_ids = [job_id] if isinstance(job_id, str) else list(job_id)
     c, lg = rows.c, ledger.c
     query = (
         select(c.id)
@@ -337,7 +393,7 @@ def unchanged_rows(session: Session, job_id: str) -> list[int]:
             )
         )
         .where(
-            c.job_id == job_id,
+            c.job_id.in_(job_ids),
             c.sync_state.in_(ROW_PENDING),
             lg.payload_hash == c.payload_hash,
         )
@@ -346,39 +402,19 @@ def unchanged_rows(session: Session, job_id: str) -> list[int]:
 
 
 def set_rows(session: Session, updates: Sequence[dict[str, Any]]) -> None:
-    """Per-row state changes (executemany). Keys: id, sync_state, sync_errors, attempts,
-    next_attempt_at, synced_at, job_id, updated_at."""
-    if not updates:
-        return
-    stmt = (
-        update(rows)
-        .where(rows.c.id == bindparam("_id"))
-        .values(
-            sync_state=bindparam("_state"),
-            sync_errors=bindparam("_errors", type_=JSONType),
-            attempts=bindparam("_attempts"),
-            next_attempt_at=bindparam("_next", type_=UTCDateTime()),
-            synced_at=bindparam("_synced", type_=UTCDateTime()),
-            job_id=bindparam("_job"),
-            updated_at=bindparam("_updated", type_=UTCDateTime()),
-        )
-    )
-    session.execute(
-        stmt,
-        [
-            {
-                "_id": u["id"],
-                "_state": u["sync_state"],
-                "_errors": u["sync_errors"],
-                "_attempts": u["attempts"],
-                "_next": u["next_attempt_at"],
-                "_synced": u["synced_at"],
-                "_job": u["job_id"],
-                "_updated": u["updated_at"],
-            }
-            for u in updates
-        ],
-    )
+    """Per-row state changes. Keys: id, sync_state, sync_errors, attempts, next_attempt_at,
+    synced_at, job_id, updated_at.
+
+    Rows getting identical values share one ``UPDATE … WHERE id IN (…)``: a
+    batch the Sở stored whole is one statement, not one per row.
+    """
+    groups: dict[str, tuple[dict[str, Any], list[int]]] = {}
+    for u in updates:
+        values = {k: v for k, v in u.items() if k != "id"}
+        key = json.dumps(values, sort_keys=True, default=str)
+        groups.setdefault(key, (values, []))[1].append(u["id"])
+    for values, ids in groups.values():
+        session.execute(update(rows).where(rows.c.id.in_(ids)).values(**values))
 
 
 def set_rows_state(
@@ -424,24 +460,25 @@ def rows_by_id(session: Session, row_ids: Sequence[int]) -> list[Any]:
 # -- ledger ----------------------------------------------------------------------
 
 
-def record_synced(session: Session, row_ids: Sequence[int], job_id: str, now: dt.datetime) -> None:
-    """Upsert the ledger: these rows' payloads are what the Sở now holds."""
+def record_synced(session: Session, job: Any, synced: Sequence[Any], now: dt.datetime) -> None:
+    """Upsert the ledger: these rows' payloads (``student_id``, ``payload_hash``; rows of
+    ``job``'s gradebook) are what the Sở now holds."""
+    if not synced:
+        return
     entries = [
         {
-            "school_id": r.school_id,
-            "school_year": r.school_year,
-            "semester": r.semester,
-            "class_name": r.class_name,
-            "subject_code": r.subject_code,
+            "school_id": job.school_id,
+            "school_year": job.school_year,
+            "semester": job.semester,
+            "class_name": job.class_name,
+            "subject_code": job.subject_code,
             "student_id": r.student_id,
             "payload_hash": r.payload_hash,
-            "job_id": job_id,
+            "job_id": job.id,
             "synced_at": now,
         }
-        for r in rows_by_id(session, row_ids)
+        for r in synced
     ]
-    if not entries:
-        return
     stmt = _insert(session, ledger)
     stmt = stmt.on_conflict_do_update(
         index_elements=[

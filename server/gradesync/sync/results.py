@@ -39,11 +39,11 @@ from gradesync.sync.settings import SyncSettings
 
 @dataclass(slots=True)
 class Settlement:
-    """Row updates (for ``repository.set_rows``), audit entries and who got SYNCED."""
+    """Row updates (for ``repository.set_rows``), audit entries and the rows now SYNCED."""
 
     updates: list[dict[str, Any]] = field(default_factory=list)
     audit: list[dict[str, Any]] = field(default_factory=list)
-    synced: list[int] = field(default_factory=list)
+    synced: list[Any] = field(default_factory=list)
 
 
 def where(row: Any) -> str:
@@ -68,7 +68,7 @@ def settle_rows(
             case Stored(action):
                 state, errors, synced_at = SyncState.SYNCED, [], now
                 cause = f"STORED_{action.upper()}"
-                out.synced.append(row.id)
+                out.synced.append(row)
             case RecordError(code=code, message_vi=text):
                 state, cause = SyncState.FAILED, code
                 message = f"{where(row)}: {text}"

@@ -4,8 +4,9 @@ APScheduler is used only as a timer. The database says what is due
 (``push_jobs.due_at``: a window's opening or a retry time, and leases that
 expire); the scheduler holds one date trigger, ``next-due``, armed at the
 earliest such moment and re-armed from the database at start and after
-every change. What it fires — :meth:`Worker.wake` — only makes the worker
-look for due jobs, so a double, early or late fire does no harm; a fire
+every change (requests in a burst share one read, off the event loop).
+What it fires — :meth:`Worker.wake` — only makes the worker look for due
+jobs, so a double, early or late fire does no harm; a fire
 missed while the process was down is caught up by the re-arm at start
 (``misfire_grace_time`` is set explicitly so a late fire still runs).
 A second timer polls the Sở's windows.
@@ -13,6 +14,7 @@ A second timer polls the Sở's windows.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from datetime import UTC, datetime, timedelta
 
@@ -31,6 +33,8 @@ log = logging.getLogger(__name__)
 #: A fire up to this late still runs (the worker then claims whatever is due).
 MISFIRE_GRACE_SECONDS = 3600
 NEXT_DUE = "next-due"
+#: Re-arm requests within this many seconds share one database read.
+REARM_GATHER = 0.05
 WINDOWS_POLL = "windows-poll"
 
 
@@ -43,6 +47,8 @@ class SyncScheduler:
         self.windows = windows
         self.settings = settings
         self.armed_at: datetime | None = None
+        self._rearming: asyncio.Task[None] | None = None
+        self._rearm_again = False
         self._scheduler = AsyncIOScheduler(
             timezone=UTC,
             job_defaults={
@@ -69,13 +75,38 @@ class SyncScheduler:
     def shutdown(self) -> None:
         if self.rearm in self.worker.on_change:
             self.worker.on_change.remove(self.rearm)
+        if self._rearming is not None:
+            self._rearming.cancel()
         if self._scheduler.running:
             self._scheduler.shutdown(wait=False)
 
     def rearm(self) -> None:
-        """Arm ``next-due`` at the earliest due moment in the database (idempotent)."""
+        """Re-arm soon (coalesced): a burst of finished runs reads the database once, in a
+        thread, instead of once per run on the event loop."""
+        if self._rearming is not None and not self._rearming.done():
+            self._rearm_again = True
+            return
+        self._rearming = asyncio.get_running_loop().create_task(self._rearm_soon())
+
+    async def _rearm_soon(self) -> None:
+        await asyncio.sleep(REARM_GATHER)
+        self._rearm_again = False
+        try:
+            due = await asyncio.to_thread(self._next_due)
+            self._arm(due)
+        except Exception:
+            log.exception("re-arming the sync timer failed")
+        if self._rearm_again:
+            self._rearming = asyncio.get_running_loop().create_task(self._rearm_soon())
+
+    def _next_due(self) -> datetime | None:
         with self.db.read_session() as session:
-            due = repository.next_due(session)
+            return repository.next_due(session)
+
+    def _arm(self, due: datetime | None) -> None:
+        """Arm ``next-due`` at ``due`` (idempotent)."""
+        if not self._scheduler.running:
+            return
         if due is None:
             self.armed_at = None
             if self._scheduler.get_job(NEXT_DUE) is not None:

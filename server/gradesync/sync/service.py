@@ -390,6 +390,7 @@ class SyncService:
                         ),
                         message="Cán bộ đã yêu cầu gửi lại.",
                         last_error=None,
+                        crashes=0,
                         updated_at=now,
                     )
                 audit.append(job_audit(job, JobState.QUEUED, "RETRY", None, now))

@@ -1,4 +1,4 @@
-"""The short transactions of one job run, each fenced by the job's lease.
+"""The write transactions of one job run, each fenced by the job's lease.
 
 A worker holds a job's lease with a *fence* (the job's ``fence`` when it was
 claimed). Every write of a run starts by checking that the fence is still the
@@ -6,8 +6,11 @@ job's (taking the job's row lock on PostgreSQL; SQLite's ``BEGIN IMMEDIATE``
 serialises writers): a worker whose lease expired and was claimed again finds
 a newer fence and writes nothing. No transaction spans a call to the Sở.
 
-Each step returns the rows and jobs it changed so the caller can publish live
-events after the commit.
+A run normally writes twice: its claim (:mod:`gradesync.sync.claims`, which
+also prepares the rows) and its conclusion (:func:`conclude`: the Sở's
+answers, then requeue, reschedule, block or finish, in one transaction).
+Each step collects the live events of what it changed inside its
+transaction and returns them, to be published after the commit.
 """
 
 from __future__ import annotations
@@ -21,9 +24,11 @@ from sqlalchemy.orm import Session
 
 from gradesync.core.db import Database, utcnow
 from gradesync.files.models import SyncState
+from gradesync.live.events import Event
 from gradesync.sync import repository
-from gradesync.sync.models import JobState, PushJob
-from gradesync.sync.results import Settlement, job_audit, row_audit
+from gradesync.sync.events import collect_events
+from gradesync.sync.models import ACTIVE_JOB_STATES, JobState
+from gradesync.sync.results import job_audit, row_audit
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,15 +50,24 @@ class Fenced(Exception):
     """The lease was lost: another worker owns the job now; this run must stop."""
 
 
-def fenced(db: Database, claim: Claim, work: Callable[[Session], Any]) -> Any:
-    """Run ``work`` in one write transaction if ``claim`` still holds the lease."""
+def fenced(db: Database, claim: Claim, work: Callable[[Session, Any], Changed]) -> list[Event]:
+    """Run ``work(session, job)`` in one write transaction if ``claim`` still holds the
+    lease; the live events of what it changed (publish them: it committed)."""
     with db.write_session() as session:
-        if not repository.holds_lease(session, claim.job_id, claim.fence):
+        job = repository.lease_job(session, claim.job_id, claim.fence)
+        if job is None:
             session.rollback()
             raise Fenced(claim.job_id)
-        out = work(session)
+        changed = work(session, job)
+        events = events_of(session, job.id, changed)
         session.commit()
-        return out
+        return events
+
+
+def events_of(session: Session, job_id: str, changed: Changed) -> list[Event]:
+    if not changed.rows and not changed.job:
+        return []
+    return collect_events(session, [job_id] if changed.job else [], changed.rows, changed.attention)
 
 
 def note_fenced(db: Database, job_id: str, owner: str) -> None:
@@ -70,67 +84,70 @@ def note_fenced(db: Database, job_id: str, owner: str) -> None:
         session.commit()
 
 
-def prepare(db: Database, claim: Claim, now: dt.datetime) -> tuple[list[Any], Changed]:
-    """Drop superseded rows, settle unchanged ones from the ledger, mark the due rest SENDING.
+UNCHANGED_MESSAGE = "Dữ liệu không đổi so với lần gửi thành công trước: không cần gửi lại."
+SUPERSEDED_MESSAGE = "Đã có bản tải lên mới hơn của sổ điểm này; dòng này không gửi nữa."
 
-    Returns the rows to send (with payloads) and what changed.
+
+def prepare_in(
+    session: Session, job_ids: list[str], now: dt.datetime
+) -> tuple[dict[str, list[Any]], list[int]]:
+    """For jobs just leased: drop superseded rows, settle unchanged ones from the ledger,
+    mark the due rest ``SENDING``. Returns the rows to send per job and the rows changed.
+
+    One statement per kind of change for all the jobs together.
     """
-
-    def work(session: Session) -> tuple[list[Any], Changed]:
-        changed = Changed()
-        audit: list[dict[str, Any]] = []
-        pending = repository.job_rows(session, claim.job_id, repository.ROW_PENDING)
-        superseded = [r for r in pending if r.superseded_at is not None]
-        for r in superseded:
-            message = "Đã có bản tải lên mới hơn của sổ điểm này; dòng này không gửi nữa."
+    pending = repository.pending_rows_of(session, job_ids)
+    unchanged = set(repository.unchanged_rows(session, job_ids))
+    superseded: list[Any] = []
+    settled: list[Any] = []
+    due: dict[str, list[Any]] = {job_id: [] for job_id in job_ids}
+    audit: list[dict[str, Any]] = []
+    for r in pending:
+        if r.superseded_at is not None:
+            superseded.append(r)
             audit.append(
-                row_audit(r, claim.job_id, r.sync_state, "NOT_SENT", "SUPERSEDED", message, now)
+                row_audit(
+                    r, r.job_id, r.sync_state, "NOT_SENT", "SUPERSEDED", SUPERSEDED_MESSAGE, now
+                )
             )
-        repository.set_rows_state(
-            session, [r.id for r in superseded], SyncState.NOT_SENT, now, job_id=None
-        )
-        unchanged = set(repository.unchanged_rows(session, claim.job_id))
-        message = "Dữ liệu không đổi so với lần gửi thành công trước: không cần gửi lại."
-        for r in pending:
-            if r.id in unchanged:
-                audit.append(
-                    row_audit(r, claim.job_id, r.sync_state, "SYNCED", "UNCHANGED", message, now)
-                )
-        repository.set_rows_state(
-            session, list(unchanged), SyncState.SYNCED, now, synced_at=now, sync_errors=[]
-        )
-        due = [
-            r
-            for r in pending
-            if r.superseded_at is None
-            and r.id not in unchanged
-            and (r.next_attempt_at is None or r.next_attempt_at <= now)
-        ]
-        for r in due:
+        elif r.id in unchanged:
+            settled.append(r)
+            audit.append(
+                row_audit(r, r.job_id, r.sync_state, "SYNCED", "UNCHANGED", UNCHANGED_MESSAGE, now)
+            )
+        elif r.next_attempt_at is None or r.next_attempt_at <= now:
+            due[r.job_id].append(r)
             if r.sync_state != SyncState.SENDING:
-                audit.append(
-                    row_audit(r, claim.job_id, r.sync_state, "SENDING", "SENDING", None, now)
-                )
-        repository.set_rows_state(session, [r.id for r in due], SyncState.SENDING, now)
-        repository.add_audit(session, audit)
-        changed.rows = [r.id for r in superseded] + list(unchanged) + [r.id for r in due]
-        return due, changed
-
-    return fenced(db, claim, work)
-
-
-def apply_results(db: Database, claim: Claim, settlement: Settlement, now: dt.datetime) -> None:
-    def work(session: Session) -> None:
-        repository.set_rows(session, settlement.updates)
-        repository.record_synced(session, settlement.synced, claim.job_id, now)
-        repository.add_audit(session, settlement.audit)
-
-    fenced(db, claim, work)
+                audit.append(row_audit(r, r.job_id, r.sync_state, "SENDING", "SENDING", None, now))
+    repository.set_rows_state(
+        session, [r.id for r in superseded], SyncState.NOT_SENT, now, job_id=None
+    )
+    repository.set_rows_state(
+        session, [r.id for r in settled], SyncState.SYNCED, now, synced_at=now, sync_errors=[]
+    )
+    sending = [r.id for rows in due.values() for r in rows]
+    repository.set_rows_state(session, sending, SyncState.SENDING, now)
+    repository.add_audit(session, audit)
+    return due, [r.id for r in superseded] + [r.id for r in settled] + sending
 
 
-def release(
-    db: Database,
-    claim: Claim,
+def prepare(db: Database, claim: Claim, now: dt.datetime) -> tuple[list[Any], list[Event]]:
+    """:func:`prepare_in` for one claimed job, in a fenced transaction of its own (a run
+    whose window was not known open at its claim); the rows to send and the events."""
+    out: list[Any] = []
+
+    def work(session: Session, job: Any) -> Changed:
+        due, changed = prepare_in(session, [job.id], now)
+        out.extend(due[job.id])
+        return Changed(rows=changed)
+
+    events = fenced(db, claim, work)
+    return out, events
+
+
+def release_in(
+    session: Session,
+    job: Any,
     state: JobState,
     *,
     cause: str,
@@ -139,7 +156,6 @@ def release(
     due_at: dt.datetime | None = None,
     rows_to: str | None = None,
     last_error: str | None = None,
-    extra: Callable[[Session, PushJob], None] | None = None,
     **values: Any,
 ) -> Changed:
     """End this run: the job goes to ``state`` (active or final), the lease is dropped.
@@ -147,74 +163,51 @@ def release(
     ``rows_to`` moves the job's pending rows to that state (e.g. ``SCHEDULED``
     when the window closed); final states clear ``active_key``.
     """
+    changed = Changed(job=True)
+    audit = [job_audit(job, state, cause, message, now)]
+    if rows_to is not None:
+        moved = [
+            r
+            for r in repository.job_rows(session, job.id, repository.ROW_PENDING)
+            if r.sync_state != rows_to
+        ]
+        repository.set_rows_state(session, [r.id for r in moved], rows_to, now)
+        audit += [row_audit(r, job.id, r.sync_state, rows_to, cause, None, now) for r in moved]
+        changed.rows = [r.id for r in moved]
+    final = state not in ACTIVE_JOB_STATES
+    repository.update_job(
+        session,
+        job.id,
+        state=state,
+        due_at=due_at,
+        lease_owner=None,
+        lease_until=None,
+        message=message,
+        last_error=last_error,
+        updated_at=now,
+        **({"active_key": None, "finished_at": now} if final else {}),
+        **values,
+    )
+    repository.add_audit(session, audit)
+    return changed
 
-    def work(session: Session) -> Changed:
-        job = repository.get_job(session, claim.job_id)
-        assert job is not None
-        changed = Changed(job=True)
-        audit = [job_audit(job, state, cause, message, now)]
-        if rows_to is not None:
-            moved = [
-                r
-                for r in repository.job_rows(session, claim.job_id, repository.ROW_PENDING)
-                if r.sync_state != rows_to
-            ]
-            repository.set_rows_state(session, [r.id for r in moved], rows_to, now)
-            audit += [row_audit(r, job.id, r.sync_state, rows_to, cause, None, now) for r in moved]
-            changed.rows = [r.id for r in moved]
-        final = state not in (
-            JobState.SCHEDULED,
-            JobState.QUEUED,
-            JobState.RUNNING,
-            JobState.BLOCKED,
-        )
-        repository.update_job(
-            session,
-            claim.job_id,
-            state=state,
-            due_at=due_at,
-            lease_owner=None,
-            lease_until=None,
-            message=message,
-            last_error=last_error,
-            updated_at=now,
-            **({"active_key": None, "finished_at": now} if final else {}),
-            **values,
-        )
+
+def release(
+    db: Database,
+    claim: Claim,
+    state: JobState,
+    *,
+    extra: Callable[[Session, Any], None] | None = None,
+    attention: str | None = None,
+    **kwargs: Any,
+) -> list[Event]:
+    """:func:`release_in` in a fenced transaction of its own; the events."""
+
+    def work(session: Session, job: Any) -> Changed:
+        changed = release_in(session, job, state, **kwargs)
         if extra is not None:
             extra(session, job)
-        repository.add_audit(session, audit)
+        changed.attention = attention
         return changed
 
     return fenced(db, claim, work)
-
-
-def claim_jobs(db: Database, owner: str, free: int, lease: float, cap: int) -> list[Claim]:
-    """Claim up to ``free`` due jobs, fairly across schools, within the global cap."""
-    now = utcnow()
-    with db.read_session() as session:  # cheap look first: no write lock when idle
-        if not repository.fair_candidates(session, now, 1):
-            return []
-    with db.write_session() as session:
-        slots = min(free, cap - repository.running_count(session, now))
-        if slots <= 0:
-            return []
-        order = repository.fair_candidates(session, now, slots * 4)
-        rank = {job_id: i for i, job_id in enumerate(order)}
-        locked = sorted(repository.lock_claimable(session, order, now), key=lambda r: rank[r.id])
-        until = now + dt.timedelta(seconds=lease)
-        claims, audit = [], []
-        for r in locked[:slots]:
-            repository.take_lease(session, r.id, r.fence, owner, until, now)
-            claims.append(Claim(r.id, r.fence + 1))
-            job = repository.get_job(session, r.id)
-            cause = "LEASE_EXPIRED" if r.state == JobState.RUNNING else "CLAIMED"
-            message = (
-                f"Tiến trình {r.lease_owner} ngừng phản hồi; {owner} xử lý tiếp."
-                if r.state == JobState.RUNNING
-                else None
-            )
-            audit.append(job_audit(job, JobState.RUNNING, cause, message, now, r.state))
-        repository.add_audit(session, audit)
-        session.commit()
-    return claims

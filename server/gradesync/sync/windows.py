@@ -21,6 +21,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 
+from sqlalchemy.orm import Session
+
 from gradesync.core.crypto import SecretBox
 from gradesync.core.db import Database, utcnow
 from gradesync.so import SoCallFailed, SoClient
@@ -91,6 +93,10 @@ class WindowBook:
     def verdict(self, school_year: str, semester: str) -> Verdict:
         with self.db.read_session() as session:
             return self.judge(repository.windows_of(session, school_year, semester))
+
+    def open_window(self, session: Session, school_year: str, semester: str) -> SyncWindow | None:
+        """The term's window open now, in the caller's session (a claim's)."""
+        return self.judge(repository.windows_of(session, school_year, semester)).open
 
     def due_at(self, window: SyncWindow) -> datetime:
         """When, on our clock, a job waiting for ``window`` should start."""

@@ -1,17 +1,20 @@
 """The sync worker: claims due jobs under leases and runs them against the Sở.
 
-- **Claiming** (:func:`steps.claim_jobs`): one short write transaction picks
+- **Claiming** (:func:`claims.claim_jobs`): one short write transaction picks
   due jobs in round-robin order across schools (PostgreSQL:
   ``FOR UPDATE SKIP LOCKED``, so several ``gradesync worker`` processes never
   take the same job; SQLite: the single embedded worker, writers serialised),
-  within a global cap of RUNNING jobs, and gives each a lease and a new fence.
+  within a global cap of RUNNING jobs, gives each a lease and a new fence, and
+  prepares the rows of those whose window is open. Completions are gathered
+  for a moment (``CLAIM_GATHER``) so one claim serves several free slots.
 - **Heartbeat**: every third of the lease the worker extends the leases it
   holds; one it lost (it stalled past the lease and another worker claimed
   the job) is cancelled, and anything it still tries to write is fenced.
-- **A run**: check the window on the Sở's clock → settle unchanged rows from
-  the ledger and mark the rest ``SENDING`` → one ``SoClient.push`` (no
-  transaction open) → write the outcomes → requeue, reschedule, block or
-  finish (after reconciliation). Events are published after each commit.
+- **A run** (:class:`JobRun`): one ``SoClient.push`` (no transaction open),
+  the read-back for reconciliation, then one transaction writes the outcomes
+  and requeues, reschedules, blocks or finishes the job. Events are published
+  after each commit. A run that fails unexpectedly requeues its job with a
+  backoff; after three such failures in a row the job is ``DEAD``.
 - **Fairness toward the Sở**: a token bucket limits batch requests per
   second, and each job starts after a little random jitter.
 - **Near the close**: the client is given the window shortened by twice the
@@ -30,20 +33,24 @@ import socket
 import time
 from collections.abc import Callable
 from datetime import datetime, timedelta
+from typing import Any
 
 from gradesync.core.crypto import SecretBox
 from gradesync.core.db import Database, utcnow
-from gradesync.so import GradebookKey, PushResult, SoClient, Window
+from gradesync.so import GradebookKey, PushResult, SchoolCredentials, SoClient, Window
 from gradesync.sync import repository
-from gradesync.sync.events import Publisher
-from gradesync.sync.gateway import credentials
+from gradesync.sync.claims import Claimed, claim_jobs
+from gradesync.sync.conclusion import crashed
+from gradesync.sync.events import Publisher, publish
 from gradesync.sync.jobrun import JobRun
-from gradesync.sync.models import PushJob
 from gradesync.sync.settings import SyncSettings
-from gradesync.sync.steps import Claim, claim_jobs, note_fenced
+from gradesync.sync.steps import Claim, Fenced, note_fenced
 from gradesync.sync.windows import WindowBook
 
 log = logging.getLogger(__name__)
+
+#: After a run ends, wait this long before claiming, so runs ending together share a claim.
+CLAIM_GATHER = 0.02
 
 
 class RateLimiter:
@@ -116,6 +123,10 @@ class Worker:
                 except Exception:
                     log.exception("worker %s: claiming failed", self.id)
                 self._wake.clear()
+                if self._tasks:
+                    await asyncio.sleep(CLAIM_GATHER)
+                    if self._wake.is_set():
+                        continue
                 waits = [
                     asyncio.ensure_future(self._wake.wait()),
                     asyncio.ensure_future(stop.wait()),
@@ -135,19 +146,22 @@ class Worker:
         free = self.settings.worker_concurrency - len(self._tasks)
         if free <= 0:
             return 0
-        claims = await asyncio.to_thread(
+        claimed, events = await asyncio.to_thread(
             claim_jobs,
             self.db,
             self.id,
             free,
             self.settings.lease_seconds,
             self.settings.global_running_cap,
+            judge=self.windows.open_window,
+            box=self.box,
         )
-        for claim in claims:
-            task = asyncio.create_task(self._run(claim))
-            self._tasks[claim.job_id] = (task, claim)
-            task.add_done_callback(lambda _t, job_id=claim.job_id: self._done(job_id))
-        return len(claims)
+        publish(self.publisher, events)
+        for c in claimed:
+            task = asyncio.create_task(self._run(c))
+            self._tasks[c.claim.job_id] = (task, c.claim)
+            task.add_done_callback(lambda _t, job_id=c.claim.job_id: self._done(job_id))
+        return len(claimed)
 
     # -- internals -----------------------------------------------------------------
 
@@ -183,26 +197,39 @@ class Worker:
             session.commit()
         return lost
 
-    async def _run(self, claim: Claim) -> None:
+    async def _run(self, claimed: Claimed) -> None:
         if self.settings.jitter:
             await asyncio.sleep(random.uniform(0, self.settings.jitter))
-        run = JobRun(self, claim)
+        claim = claimed.claim
         try:
-            await run.execute()
+            await JobRun(self, claimed).execute()
         except asyncio.CancelledError:
             log.warning("worker %s: run of job %s cancelled", self.id, claim.job_id)
-        except Exception:
-            # The lease expires and another run resumes the job: nothing is lost.
+        except Exception as exc:
             log.exception("worker %s: run of job %s failed", self.id, claim.job_id)
+            await self._crashed(claim, exc)
+
+    async def _crashed(self, claim: Claim, exc: Exception) -> None:
+        """Requeue (or, a poison job, bury) the job; if even that fails, its lease expires
+        and another run resumes it: nothing is lost."""
+        try:
+            delay = self.settings.retry_delay(1)
+            events = await asyncio.to_thread(crashed, self.db, claim, exc, delay, utcnow())
+            publish(self.publisher, events)
+        except Fenced:
+            pass
+        except Exception:
+            log.exception(
+                "worker %s: recording the failure of job %s failed", self.id, claim.job_id
+            )
 
     # -- used by a run ---------------------------------------------------------------
 
     async def send(
-        self, job: PushJob, records: list[dict], window: Window | None
+        self, job: Any, creds: SchoolCredentials, records: list[dict], window: Window | None
     ) -> tuple[PushResult, float]:
         """Push ``records`` for the job's gradebook, rate-limited; (result, seconds)."""
         await self.limiter.acquire(math.ceil(len(records) / self.client.batch_limit.size))
-        creds = await asyncio.to_thread(credentials, self.db, self.box, job.school_id)
         key = GradebookKey(job.school_year, job.semester, job.class_name, job.subject_code)
         started = time.monotonic()
         result = await self.client.push(creds, key, records, window=window)

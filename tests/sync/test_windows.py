@@ -155,3 +155,63 @@ def test_an_admin_window_must_close_after_it_opens(sync_backend: SyncBackend) ->
     assert naive.json()["opens_at"] == "2026-12-20T07:00:00+07:00"  # naive = Việt Nam time
     assert naive.json()["opens_at_utc"].startswith("2026-12-20T00:00:00")
     assert forbidden.status_code == 403
+
+
+def test_an_admin_edits_their_window_and_waiting_jobs_follow_but_the_sos_window_is_read_only(
+    sync_backend: SyncBackend, simulator: SimulatorControl
+) -> None:
+    now = so_clock(simulator)
+    # The Sở's own window opens in an hour; an admin sets an earlier one, also in the future.
+    hk1(simulator, now + timedelta(hours=1), now + timedelta(hours=2))
+
+    def body(opens: datetime, closes: datetime) -> dict[str, str]:
+        return {"school_year": SCHOOL_YEAR, "semester": "HK1",
+                "opens_at": opens.isoformat(), "closes_at": closes.isoformat()}  # fmt: skip
+
+    with sync_backend.client("admin") as admin:
+        r = admin.post(
+            "/api/windows", json=body(now + timedelta(minutes=30), now + timedelta(hours=2))
+        )
+        assert r.status_code == 201, r.text
+        admin_id = r.json()["id"]
+    file_id = sync_backend.upload(class_book(3))
+    assert sync_backend.push(file_id).json()["jobs"][0]["state"] == "SCHEDULED"
+    (waiting,) = sync_backend.jobs(file_id)
+
+    # Moving the admin's window to open in two seconds re-arms the timer: the job runs then.
+    with sync_backend.client("admin") as admin:
+        r = admin.put(f"/api/windows/{admin_id}", json=body(now + timedelta(seconds=2),
+                                                             now + timedelta(hours=2)))  # fmt: skip
+    assert r.status_code == 200, r.text
+    assert (r.json()["id"], r.json()["source"], r.json()["status"]) == (
+        admin_id,
+        "admin",
+        "UPCOMING",
+    )
+    assert datetime.fromisoformat(r.json()["opens_at_utc"]) == now + timedelta(seconds=2)
+    (rescheduled,) = sync_backend.jobs(file_id)
+    assert rescheduled["due_at"] < waiting["due_at"]
+    # The Sở's window is the Sở's: it still opens in an hour, but our admin window
+    # said "open" and the Sở answers WINDOW_CLOSED — the job waits for the Sở's opening.
+    (job,) = sync_backend.wait_jobs(
+        file_id, lambda jobs: jobs[0]["runs"] >= 1 and jobs[0]["state"] == "SCHEDULED"
+    )
+    assert "mở lại" in job["message"]
+
+    with sync_backend.client("admin") as admin:
+        so_id = next(w["id"] for w in admin.get("/api/windows").json()["windows"]
+                     if w["source"] == "so")  # fmt: skip
+        read_only = admin.put(f"/api/windows/{so_id}", json=body(now, now + timedelta(hours=3)))
+        missing = admin.put("/api/windows/admin:nope", json=body(now, now + timedelta(hours=3)))
+        backwards = admin.put(f"/api/windows/{admin_id}", json=body(now, now))
+    with sync_backend.client("staff") as staff:
+        not_admin = staff.put(f"/api/windows/{admin_id}", json=body(now, now + timedelta(hours=3)))
+    assert read_only.status_code == 409
+    assert read_only.json()["error"]["code"] == "WINDOW_READ_ONLY"
+    assert "Sở" in read_only.json()["error"]["message"]
+    assert missing.status_code == 404 and backwards.status_code == 422
+    assert not_admin.status_code == 403
+    # Nothing changed by the refused edits.
+    with sync_backend.client("admin") as admin:
+        windows = {w["id"]: w for w in admin.get("/api/windows").json()["windows"]}
+    assert windows[admin_id]["opens_at_utc"] == r.json()["opens_at_utc"]

@@ -27,6 +27,7 @@ from gradesync.sync.schemas import (
     WindowOut,
 )
 from gradesync.sync.views import audit_trail, dead_letters, job_out, window_out
+from gradesync.sync.windows import WindowNotFound, WindowReadOnly
 
 router = APIRouter(tags=["sync"])
 
@@ -202,10 +203,52 @@ async def add_window(
     body: WindowIn, principal: Admin, session: SessionDep, runtime: RuntimeDep
 ) -> WindowOut:
     release_request_session(session)
-    if body.closes_at <= body.opens_at:
-        raise ApiError(422, "INVALID_WINDOW", "Giờ đóng cổng phải sau giờ mở cổng.")
+    _check_window(body)
     window = await run_in_threadpool(
         runtime.windows.set_admin, body.school_year, body.semester, body.opens_at, body.closes_at
     )
+    runtime.poke()
+    return window_out(runtime.windows, window)
+
+
+def _check_window(body: WindowIn) -> None:
+    if body.closes_at <= body.opens_at:
+        raise ApiError(422, "INVALID_WINDOW", "Giờ đóng cổng phải sau giờ mở cổng.")
+
+
+@router.put(
+    "/api/windows/{window_id}",
+    summary="Sửa một đợt mở cổng do quản trị đặt (admin)",
+    description="Chỉ sửa được đợt do quản trị đặt (`source` = admin); đợt lấy từ Sở chỉ Sở "
+    "thay đổi được (409 WINDOW_READ_ONLY). Các công việc đang chờ đợt mở của học kỳ được hẹn "
+    "lại theo giờ mới.",
+    response_model=WindowOut,
+    responses=error_responses(401, 403, 404, 409, 422),
+)
+async def edit_window(
+    window_id: str, body: WindowIn, principal: Admin, session: SessionDep, runtime: RuntimeDep
+) -> WindowOut:
+    release_request_session(session)
+    _check_window(body)
+    try:
+        window = await run_in_threadpool(
+            runtime.windows.edit_admin,
+            window_id,
+            body.school_year,
+            body.semester,
+            body.opens_at,
+            body.closes_at,
+        )
+    except WindowNotFound:
+        raise ApiError(
+            404, "WINDOW_NOT_FOUND", f"Không có đợt mở cổng «{window_id}»; xem danh sách đợt."
+        ) from None
+    except WindowReadOnly:
+        raise ApiError(
+            409,
+            "WINDOW_READ_ONLY",
+            "Đợt mở cổng này do Sở công bố nên không sửa được ở đây (hệ thống luôn theo lịch "
+            "của Sở). Nếu cần thêm thời gian, hãy đặt một đợt mới.",
+        ) from None
     runtime.poke()
     return window_out(runtime.windows, window)

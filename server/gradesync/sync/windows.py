@@ -39,6 +39,14 @@ PRECISE = timedelta(milliseconds=250)
 RECENT = 2.0
 
 
+class WindowNotFound(LookupError):
+    """No window has that id."""
+
+
+class WindowReadOnly(Exception):
+    """The window is the Sở's own: only the Sở changes it (the next refresh would anyway)."""
+
+
 class WindowStatus(StrEnum):
     OPEN = "OPEN"
     UPCOMING = "UPCOMING"
@@ -174,6 +182,31 @@ class WindowBook:
             session.add(window)
             session.commit()
         self.reschedule(school_year, semester)
+        return window
+
+    def edit_admin(
+        self,
+        window_id: str,
+        school_year: str,
+        semester: str,
+        opens_at: datetime,
+        closes_at: datetime,
+    ) -> SyncWindow:
+        """Change an admin-set window; the waiting jobs of its old and new term get the due
+        time the windows now imply. Raises :class:`WindowNotFound`, :class:`WindowReadOnly`."""
+        with self.db.write_session() as session:
+            window = session.get(SyncWindow, window_id)
+            if window is None:
+                raise WindowNotFound(window_id)
+            if window.source != WindowSource.ADMIN:
+                raise WindowReadOnly(window_id)
+            old_term = (window.school_year, window.semester)
+            window.school_year, window.semester = school_year, semester
+            window.opens_at, window.closes_at = opens_at.astimezone(UTC), closes_at.astimezone(UTC)
+            window.updated_at = utcnow()
+            session.commit()
+        for term in {old_term, (school_year, semester)}:
+            self.reschedule(*term)
         return window
 
     def reschedule(self, school_year: str, semester: str) -> list[str]:

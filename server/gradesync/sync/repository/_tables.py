@@ -1,0 +1,30 @@
+"""The tables the sync engine's queries use, and the dialect's upsert ``INSERT``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Session
+
+from gradesync.files.models import StagedRow, SyncState
+from gradesync.sync.models import AuditEvent, IdempotencyKey, LedgerEntry, PushJob, SyncWindow
+
+jobs = PushJob.__table__  # type: ignore[attr-defined]
+rows = StagedRow.__table__  # type: ignore[attr-defined]
+ledger = LedgerEntry.__table__  # type: ignore[attr-defined]
+audit = AuditEvent.__table__  # type: ignore[attr-defined]
+windows = SyncWindow.__table__  # type: ignore[attr-defined]
+idem = IdempotencyKey.__table__  # type: ignore[attr-defined]
+
+#: Row states that belong to an unfinished job.
+ROW_PENDING = (SyncState.SCHEDULED, SyncState.QUEUED, SyncState.SENDING, SyncState.RETRYING)
+#: Row states a new push (re)sends (SYNCED ones too, when the ledger no longer vouches).
+ROW_SENDABLE = (SyncState.NOT_SENT, SyncState.FAILED, SyncState.DEAD)
+
+
+def insert_for(session: Session, table: Any) -> Any:
+    """``INSERT`` with ``ON CONFLICT`` support for the session's dialect."""
+    dialect = session.get_bind().dialect.name
+    return (pg_insert if dialect == "postgresql" else sqlite_insert)(table)

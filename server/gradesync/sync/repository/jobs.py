@@ -1,0 +1,117 @@
+"""Job queries: the one active job per gradebook, reading jobs, blocked schools."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from gradesync.sync.models import JobState, PushJob
+from gradesync.sync.repository._tables import (
+    insert_for,
+    jobs,
+)
+
+
+def insert_active_job(session: Session, values: dict[str, Any]) -> bool:
+    """Insert an active job unless one holds its ``active_key``; True if inserted.
+
+    ``INSERT … ON CONFLICT (active_key) DO NOTHING``: the database decides,
+    so any number of concurrent pushes create exactly one job.
+    """
+    stmt = (
+        insert_for(session, jobs)
+        .values(**values)
+        .on_conflict_do_nothing(index_elements=["active_key"])
+        .returning(jobs.c.id)  # rowcount is not reliable here (psycopg says -1)
+    )
+    return session.execute(stmt).first() is not None
+
+
+def active_job(session: Session, key: str) -> PushJob | None:
+    return session.scalars(select(PushJob).where(PushJob.active_key == key)).first()
+
+
+def get_job(session: Session, job_id: str) -> PushJob | None:
+    return session.get(PushJob, job_id)
+
+
+def jobs_of_file(session: Session, file_id: str) -> list[PushJob]:
+    query = select(PushJob).where(PushJob.file_id == file_id).order_by(PushJob.created_at)
+    return list(session.scalars(query))
+
+
+def dead_jobs(session: Session, school_id: str | None, limit: int) -> list[PushJob]:
+    query = select(PushJob).where(PushJob.state == JobState.DEAD)
+    if school_id is not None:
+        query = query.where(PushJob.school_id == school_id)
+    return list(session.scalars(query.order_by(PushJob.updated_at.desc()).limit(limit)))  # type: ignore[attr-defined]
+
+
+#: A job as a run and its events need it (Core rows: never a stale ORM copy).
+JOB_COLUMNS = (
+    jobs.c.id,
+    jobs.c.file_id,
+    jobs.c.school_id,
+    jobs.c.school_year,
+    jobs.c.semester,
+    jobs.c.class_name,
+    jobs.c.subject_code,
+    jobs.c.state,
+    jobs.c.message,
+    jobs.c.fence,
+    jobs.c.crashes,
+)
+
+
+def jobs_brief(session: Session, job_ids: Sequence[str]) -> list[Any]:
+    if not job_ids:
+        return []
+    return list(session.execute(select(*JOB_COLUMNS).where(jobs.c.id.in_(list(job_ids)))))
+
+
+def update_job(session: Session, job_id: str, **values: Any) -> None:
+    session.execute(update(jobs).where(jobs.c.id == job_id).values(**values))
+
+
+def waiting_terms(session: Session) -> list[tuple[str, str, str]]:
+    """(school_id, school_year, semester) of every SCHEDULED job: whose windows we need."""
+    c = jobs.c
+    query = (
+        select(c.school_id, c.school_year, c.semester)
+        .where(c.state == JobState.SCHEDULED)
+        .distinct()
+    )
+    return [tuple(r) for r in session.execute(query)]  # type: ignore[misc]
+
+
+def schedule_waiting(
+    session: Session, school_year: str, semester: str, due_at: dt.datetime | None
+) -> list[str]:
+    """Set the due time of the term's SCHEDULED jobs (a window appeared or moved)."""
+    c = jobs.c
+    result = session.execute(
+        update(jobs)
+        .where(c.state == JobState.SCHEDULED, c.school_year == school_year, c.semester == semester)
+        .values(due_at=due_at)
+        .returning(c.id)
+    )
+    return list(result.scalars())
+
+
+def block_school(session: Session, school_id: str, message: str, now: dt.datetime) -> None:
+    """Tell the school's other waiting jobs why they do not move."""
+    c = jobs.c
+    session.execute(
+        update(jobs)
+        .where(c.school_id == school_id, c.state.in_([JobState.QUEUED, JobState.SCHEDULED]))
+        .values(message=message, updated_at=now)
+    )
+
+
+def blocked_jobs(session: Session, school_id: str) -> list[str]:
+    query = select(jobs.c.id).where(jobs.c.school_id == school_id, jobs.c.state == JobState.BLOCKED)
+    return list(session.scalars(query))

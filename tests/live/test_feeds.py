@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import Awaitable, Callable, Sequence
 
 import pytest
 
 from gradesync.live.bus import EventsLost, InProcessBus
-from gradesync.live.events import Event, RowEvent, file_topic
+from gradesync.live.events import Event, FileEvent, RowEvent, file_topic
 from gradesync.live.feeds import Feeds
-from gradesync.live.messages import StreamFormat, latest_states, render
+from gradesync.live.messages import Encoded, StreamFormat, encode, latest_states
+
+BATCH = StreamFormat.BATCH
 
 
 def row(i: int, sync: str = "SYNCED") -> RowEvent:
@@ -24,11 +27,11 @@ class Renderer:
         self.calls = 0
         self.gate: asyncio.Event | None = None
 
-    async def __call__(self, events: list[Event]) -> Sequence[str]:
+    async def __call__(self, events: list[Event]) -> Sequence[Encoded]:
         self.calls += 1
         if self.gate is not None:
             await self.gate.wait()
-        return render(latest_states(events), StreamFormat.BATCH)
+        return encode(latest_states(events))
 
 
 def run(main: Callable[[InProcessBus, Feeds], Awaitable[None]]) -> None:
@@ -46,7 +49,7 @@ def run(main: Callable[[InProcessBus, Feeds], Awaitable[None]]) -> None:
 def test_every_member_gets_the_same_frames_rendered_once() -> None:
     async def main(bus: InProcessBus, feeds: Feeds) -> None:
         renderer = Renderer()
-        members = [feeds.join(bus, "k", file_topic("f1"), renderer) for _ in range(100)]
+        members = [feeds.join(bus, "k", file_topic("f1"), renderer, BATCH) for _ in range(100)]
         assert bus.subscriber_count == 1  # one bus subscription for the whole feed
         bus.publish([row(i) for i in range(45)])
         got = [await m.next_frames(timeout=5) for m in members]
@@ -64,19 +67,45 @@ def test_a_member_that_joins_during_a_render_gets_what_follows_not_what_came_bef
     async def main(bus: InProcessBus, feeds: Feeds) -> None:
         renderer = Renderer()
         renderer.gate = asyncio.Event()
-        first = feeds.join(bus, "k", file_topic("f1"), renderer)
+        first = feeds.join(bus, "k", file_topic("f1"), renderer, BATCH)
         bus.publish([row(1, "SENDING")])
         while renderer.calls == 0:  # the pump took the event and is rendering it
             await asyncio.sleep(0.001)
-        late = feeds.join(bus, "k", file_topic("f1"), renderer)
+        late = feeds.join(bus, "k", file_topic("f1"), renderer, BATCH)
         bus.publish([row(1, "SYNCED")])
         renderer.gate.set()
         later = await late.next_frames(timeout=5)
         assert len(later) == 1 and '"SYNCED"' in later[0]
+        # The first member follows on (both deliveries may also come merged: SYNCED only).
         seen = list(await first.next_frames(timeout=5))
-        if len(seen) < 2:  # the two deliveries may be queued together, or not
+        if '"SYNCED"' not in seen[-1]:
             seen += await first.next_frames(timeout=5)
-        assert ['"SENDING"' in seen[0], '"SYNCED"' in seen[1]] == [True, True]
+        assert '"SYNCED"' in seen[-1]
+
+    run(main)
+
+
+def test_a_member_that_lags_gets_the_waiting_deliveries_merged_and_coalesced() -> None:
+    """Three batches waiting become one ``rows`` message with each row's last state
+    (and one ``file`` message): a slow client costs fewer frames, not more."""
+
+    async def main(bus: InProcessBus, feeds: Feeds) -> None:
+        renderer = Renderer()
+        slow = [feeds.join(bus, "k", file_topic("f1"), renderer, BATCH) for _ in range(2)]
+        watcher = feeds.join(bus, "k", file_topic("f1"), renderer, BATCH)
+        counts = {"rows": 3}
+        for state in ("QUEUED", "SENDING", "SYNCED"):
+            bus.publish([row(1, state), row(2, state), FileEvent("f1", "s1", counts)])
+            assert len(await watcher.next_frames(timeout=5)) == 2  # one delivery each
+        got = [await m.next_frames(timeout=5) for m in slow]
+        assert got[0] is got[1]  # lagging alike: merged once
+        rows_message, file_message = (json.loads(f) for f in got[0])
+        assert [(r["row"], r["sync"]) for r in rows_message["rows"]] == [
+            (1, "SYNCED"),
+            (2, "SYNCED"),
+        ]
+        assert file_message["type"] == "file"
+        assert renderer.calls == 3
 
     run(main)
 
@@ -84,8 +113,8 @@ def test_a_member_that_joins_during_a_render_gets_what_follows_not_what_came_bef
 def test_a_member_that_falls_behind_is_told_and_the_others_are_not() -> None:
     async def main(bus: InProcessBus, feeds: Feeds) -> None:
         renderer = Renderer()
-        slow = feeds.join(bus, "k", file_topic("f1"), renderer, max_frames=3)
-        fast = feeds.join(bus, "k", file_topic("f1"), renderer, max_frames=3)
+        slow = feeds.join(bus, "k", file_topic("f1"), renderer, BATCH, max_frames=3)
+        fast = feeds.join(bus, "k", file_topic("f1"), renderer, BATCH, max_frames=3)
         for i in range(5):
             bus.publish([row(i)])
             assert len(await fast.next_frames(timeout=5)) == 1
@@ -102,13 +131,13 @@ def test_a_member_that_falls_behind_is_told_and_the_others_are_not() -> None:
 def test_the_feed_closes_with_its_last_member_and_a_new_one_starts_fresh() -> None:
     async def main(bus: InProcessBus, feeds: Feeds) -> None:
         renderer = Renderer()
-        a = feeds.join(bus, "k", file_topic("f1"), renderer)
-        b = feeds.join(bus, "k", file_topic("f1"), renderer)
+        a = feeds.join(bus, "k", file_topic("f1"), renderer, BATCH)
+        b = feeds.join(bus, "k", file_topic("f1"), renderer, BATCH)
         a.leave()
         assert len(feeds) == 1 and bus.subscriber_count == 1
         b.leave()
         assert len(feeds) == 0 and bus.subscriber_count == 0
-        c = feeds.join(bus, "k", file_topic("f1"), renderer)
+        c = feeds.join(bus, "k", file_topic("f1"), renderer, BATCH)
         bus.publish([row(1)])
         assert len(await c.next_frames(timeout=5)) == 1
 
@@ -117,7 +146,7 @@ def test_the_feed_closes_with_its_last_member_and_a_new_one_starts_fresh() -> No
 
 def test_quiet_feeds_time_out_for_heartbeats_and_a_stopping_bus_ends_members() -> None:
     async def main(bus: InProcessBus, feeds: Feeds) -> None:
-        member = feeds.join(bus, "k", file_topic("f1"), Renderer())
+        member = feeds.join(bus, "k", file_topic("f1"), Renderer(), BATCH)
         with pytest.raises(TimeoutError):
             await member.next_frames(timeout=0.05)
         await bus.stop()

@@ -6,9 +6,15 @@ stream's ``row`` and ``batch`` forms are two feeds) share a :class:`Feed`:
 
 * **one** bus subscription per feed, read by **one** pump task;
 * each delivery (everything waiting when the pump is ready) is coalesced
-  and rendered to message texts **once** (:mod:`gradesync.live.messages`);
-* the same tuple of texts is appended to every member's bounded queue — per
+  and encoded **once** (:mod:`gradesync.live.messages`);
+* the same delivery is appended to every member's bounded queue — per
   stream, the only work left is writing the frames to its socket.
+
+A stream that fell behind (several deliveries waiting when it is ready to
+send) gets them merged, coalesced again — a 45-row ``rows`` message per
+batch becomes one for all of them, and only the last ``file`` counts — so
+a slow client costs fewer frames, not more. The merge reuses the encoded
+messages, and streams that lag alike share one (cached by the range merged).
 
 **Joining is subscribing.** :meth:`Feeds.join` registers the member before it
 returns, so a stream that joins, *then* reads its snapshot, misses nothing:
@@ -28,17 +34,32 @@ snapshot (after :meth:`Member.resync`).
 from __future__ import annotations
 
 import asyncio
+import itertools
 import logging
-from collections import deque
+from collections import OrderedDict, deque
 from collections.abc import Awaitable, Callable, Hashable, Sequence
+from dataclasses import dataclass
 
 from gradesync.live.bus import DEFAULT_BUFFER, EventBus, EventsLost, Subscription
 from gradesync.live.events import Event
+from gradesync.live.messages import Encoded, StreamFormat, frames, latest
 
 log = logging.getLogger(__name__)
 
-#: a delivery's events → message texts (JSON), computed once per feed
-Render = Callable[[list[Event]], Awaitable[Sequence[str]]]
+#: a delivery's events → its messages, coalesced and encoded; called once per feed
+Render = Callable[[list[Event]], Awaitable[Sequence[Encoded]]]
+
+#: merged renderings a feed keeps (streams that lag alike ask for the same ranges)
+_MERGED_CACHE = 64
+
+
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    """One rendered delivery of a feed, shared by its members."""
+
+    seq: int
+    messages: Sequence[Encoded]
+    frames: Sequence[str]
 
 
 class Member:
@@ -47,7 +68,7 @@ class Member:
     def __init__(self, feed: Feed, max_frames: int) -> None:
         self._feed = feed
         self._max_frames = max_frames
-        self._queue: deque[Sequence[str]] = deque()
+        self._queue: deque[Delivery] = deque()
         self._frames = 0
         self._ready = asyncio.Event()
         self._lost = False
@@ -55,11 +76,11 @@ class Member:
 
     # -- called by the feed's pump ---------------------------------------------------------
 
-    def _put(self, frames: Sequence[str]) -> None:
+    def _put(self, delivery: Delivery) -> None:
         if self._lost or self._closed:
             return
-        self._queue.append(frames)
-        self._frames += len(frames)
+        self._queue.append(delivery)
+        self._frames += len(delivery.frames)
         if self._frames > self._max_frames:
             self._mark_lost()
         self._ready.set()
@@ -89,7 +110,7 @@ class Member:
         self._lost = False
 
     async def next_frames(self, timeout: float | None = None) -> Sequence[str]:
-        """Every frame waiting (at least one), in order.
+        """Every frame waiting (at least one), in order; several deliveries merged.
 
         Raises :class:`TimeoutError` after ``timeout`` seconds without one,
         :class:`EventsLost` when frames were dropped, :class:`StopAsyncIteration`
@@ -105,13 +126,10 @@ class Member:
                 await self._ready.wait()
         if self._lost:
             raise EventsLost(self._feed.topic)
-        if len(self._queue) == 1:
-            frames = self._queue.popleft()
-        else:
-            frames = [frame for delivery in self._queue for frame in delivery]
-            self._queue.clear()
+        waiting = list(self._queue)
+        self._queue.clear()
         self._frames = 0
-        return frames
+        return waiting[0].frames if len(waiting) == 1 else self._feed.merged(waiting)
 
     def leave(self) -> None:
         """Stop receiving; the feed closes when its last member leaves."""
@@ -129,6 +147,7 @@ class Feed:
         key: Hashable,
         subscription: Subscription,
         render: Render,
+        fmt: StreamFormat,
         min_interval: float,
     ) -> None:
         self.key = key
@@ -136,8 +155,11 @@ class Feed:
         self._feeds = feeds
         self._sub = subscription
         self._render = render
+        self._fmt = fmt
         self._min_interval = min_interval
         self._members: set[Member] = set()
+        self._seq = itertools.count()
+        self._merged: OrderedDict[tuple[int, int], Sequence[str]] = OrderedDict()
         self._pump = asyncio.create_task(self._run(), name=f"gradesync-live-feed {self.topic}")
 
     def add(self, max_frames: int) -> Member:
@@ -175,15 +197,27 @@ class Feed:
                 return
             targets = list(self._members)  # those present when the events were taken
             try:
-                frames = tuple(await self._render(events))
+                messages = tuple(await self._render(events))
             except Exception as exc:  # a failed read: members re-read the truth instead
                 log.warning("live: rendering for %s failed (%s)", self.topic, type(exc).__name__)
                 for member in targets:
                     member._mark_lost()
                 continue
-            if frames:
+            if messages:
+                delivery = Delivery(next(self._seq), messages, frames(messages, self._fmt))
                 for member in targets:
-                    member._put(frames)
+                    member._put(delivery)
+
+    def merged(self, deliveries: list[Delivery]) -> Sequence[str]:
+        """The frames of consecutive deliveries as one, coalesced (cached by range)."""
+        key = (deliveries[0].seq, deliveries[-1].seq)
+        hit = self._merged.get(key)
+        if hit is None:
+            everything = [m for d in deliveries for m in d.messages]
+            hit = self._merged[key] = frames(latest(everything), self._fmt)
+            if len(self._merged) > _MERGED_CACHE:
+                self._merged.popitem(last=False)
+        return hit
 
     def _each(self, action: Callable[[Member], None]) -> None:
         for member in list(self._members):
@@ -202,16 +236,17 @@ class Feeds:
         key: Hashable,
         topic: str,
         render: Render,
+        fmt: StreamFormat = StreamFormat.ROW,
         *,
         min_interval: float = 0.0,
         max_frames: int = DEFAULT_BUFFER,
     ) -> Member:
-        """A member of the feed ``key`` (created on ``topic`` with ``render`` if new),
-        registered before this returns. Every caller with the same ``key`` must
-        pass the same topic and an equivalent ``render``."""
+        """A member of the feed ``key`` (created on ``topic`` with ``render`` and
+        ``fmt`` if new), registered before this returns. Every caller with the
+        same ``key`` must pass the same topic, form and an equivalent ``render``."""
         feed = self._feeds.get(key)
         if feed is None:
-            feed = Feed(self, key, bus.subscribe(topic), render, min_interval)
+            feed = Feed(self, key, bus.subscribe(topic), render, fmt, min_interval)
             self._feeds[key] = feed
         return feed.add(max_frames)
 

@@ -47,7 +47,7 @@ from gradesync.live import snapshots
 from gradesync.live.bus import EventsLost
 from gradesync.live.events import PROVINCE, Event, FileEvent, JobEvent, file_topic, school_topic
 from gradesync.live.feeds import Feeds, Render
-from gradesync.live.messages import StreamFormat, latest_states, only, render
+from gradesync.live.messages import Encoded, StreamFormat, encode, latest_states, only
 from gradesync.live.settings import LiveSettings
 
 log = logging.getLogger(__name__)
@@ -92,14 +92,14 @@ async def file_stream(websocket: WebSocket, file_id: str, format: str = "row") -
         with db.read_session() as session:
             return snapshots.row_errors(service, session, file_id)
 
-    async def render_delivery(events: list[Event]) -> list[str]:
+    async def render_delivery(events: list[Event]) -> list[Encoded]:
         events = latest_states(events)
         if any(getattr(e, "errors", ()) is None for e in events):
             events = await run_in_threadpool(_with_errors, events, read_errors)
-        return render(events, fmt)
+        return encode(events)
 
     topic = file_topic(file_id)
-    await _stream(websocket, (topic, fmt), topic, snapshot, render_delivery)
+    await _stream(websocket, (topic, fmt), topic, snapshot, render_delivery, fmt)
 
 
 @router.websocket("/ws/schools/{school_id}")
@@ -128,8 +128,8 @@ async def school_stream(websocket: WebSocket, school_id: str) -> None:
             raise _Refused(CLOSE_NOT_FOUND, "SCHOOL_NOT_FOUND", _school_not_found(school_id))
         return data.text
 
-    async def render_delivery(events: list[Event]) -> list[str]:
-        return render(only(latest_states(events), JobEvent, FileEvent), StreamFormat.ROW)
+    async def render_delivery(events: list[Event]) -> list[Encoded]:
+        return encode(only(latest_states(events), JobEvent, FileEvent))
 
     topic = school_topic(school_id)
     await _stream(websocket, topic, topic, snapshot, render_delivery)
@@ -157,22 +157,28 @@ async def province_stream(websocket: WebSocket) -> None:
     async def snapshot() -> str:
         return (await reads.read(PROVINCE, read_snapshot)).text
 
-    async def render_delivery(events: list[Event]) -> list[str]:
+    async def render_delivery(events: list[Event]) -> list[Encoded]:
         # `at` as every message's: the publisher's time, of the newest change it sums up.
-        latest: dict[str, float] = {}
+        newest: dict[str, float] = {}
         for e in events:
             if isinstance(e, FileEvent):
-                latest[e.school_id] = max(e.at, latest.get(e.school_id, 0.0))
-        if not latest:
+                newest[e.school_id] = max(e.at, newest.get(e.school_id, 0.0))
+        if not newest:
             return []
-        totals = await run_in_threadpool(read_totals, sorted(latest))
-        return [
-            json.dumps({"type": "school", "school_id": sid, "counts": counts, "at": latest[sid]})
+        totals = await run_in_threadpool(read_totals, sorted(newest))
+        messages = (
+            {"type": "school", "school_id": sid, "counts": counts, "at": newest[sid]}
             for sid, counts in totals.items()
-        ]
+        )
+        return [Encoded(("school", m["school_id"]), json.dumps(m)) for m in messages]
 
     await _stream(
-        websocket, PROVINCE, PROVINCE, snapshot, render_delivery, min_interval=PROVINCE_MIN_INTERVAL
+        websocket,
+        PROVINCE,
+        PROVINCE,
+        snapshot,
+        render_delivery,
+        min_interval=PROVINCE_MIN_INTERVAL,
     )
 
 
@@ -191,6 +197,7 @@ async def _stream(
     topic: str,
     snapshot: Snapshot,
     render: Render,
+    fmt: StreamFormat = StreamFormat.ROW,
     *,
     min_interval: float = 0.0,
 ) -> None:
@@ -205,7 +212,7 @@ async def _stream(
     settings: LiveSettings = app.state.live_settings
     feeds: Feeds = app.state.live_feeds
     # Before the snapshot: nothing in between is missed.
-    member = feeds.join(app.state.bus, feed_key, topic, render, min_interval=min_interval)
+    member = feeds.join(app.state.bus, feed_key, topic, render, fmt, min_interval=min_interval)
     try:
         await websocket.accept()
         try:

@@ -23,7 +23,6 @@ Public API: :data:`SCRIPTS`, :class:`ScriptContext`, :class:`PushOutcome`,
 
 from __future__ import annotations
 
-import io
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import PurePath
@@ -43,6 +42,7 @@ from gradesync.files.upload import ReceivedUpload, clean_filename
 from gradesync.gradebook.model import WorkbookReport
 from gradesync.gradebook.reader import SheetGrid, read_grids
 from gradesync.gradebook.templates import META_SHEET, template_version
+from gradesync.gradebook.xlsx import reproducible_bytes
 
 TITLE = "gradesync — Sở GD&ĐT"
 
@@ -140,9 +140,8 @@ def book_to_xlsx(grids: list[SheetGrid]) -> bytes:
                     cell.data_type = "s"  # "=…" typed by a teacher stays text
         if grid.hidden:
             ws.sheet_state = "hidden"
-    out = io.BytesIO()
-    wb.save(out)
-    return out.getvalue()
+    # The same book sent twice must be the same file (sha256), whatever the time.
+    return reproducible_bytes(wb)
 
 
 def _store(book: CallerBook, ctx: ScriptContext) -> str:

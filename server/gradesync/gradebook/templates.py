@@ -32,10 +32,8 @@ Public API: :class:`TemplateSpec`, :func:`build_template`,
 from __future__ import annotations
 
 import argparse
-import io
 import re
 import sys
-import zipfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -49,6 +47,7 @@ from openpyxl.worksheet.worksheet import Worksheet
 
 from gradesync.gradebook.catalog import Catalog, Subject, load_catalog
 from gradesync.gradebook.model import Level, SubjectKind
+from gradesync.gradebook.xlsx import reproducible_bytes
 
 META_SHEET = "_gradesync"
 TEMPLATE_VERSION = "1"
@@ -65,7 +64,6 @@ PRIMARY_PERIODS = {
 HEADER_TOP = 5  # the group header row; the header proper is HEADER_TOP + 1
 FIRST_DATA_ROW = HEADER_TOP + 2
 _FORBIDDEN_IN_SHEET_NAMES = re.compile(r"[\[\]:*?/\\]")
-_FIXED_TIME = (2025, 1, 1, 0, 0, 0)  # zip entry times: the same template, the same bytes
 
 
 class TemplateError(ValueError):
@@ -135,9 +133,7 @@ def build_template(spec: TemplateSpec, catalog: Catalog | None = None) -> Workbo
 
 def write_template(spec: TemplateSpec, out: Path | IO[bytes], catalog: Catalog | None = None):
     """Write the template as xlsx; the same spec gives byte-identical files."""
-    raw = io.BytesIO()
-    build_template(spec, catalog).save(raw)
-    data = _deterministic(raw.getvalue())
+    data = reproducible_bytes(build_template(spec, catalog))
     if isinstance(out, Path):
         out.write_bytes(data)
     else:
@@ -449,21 +445,6 @@ def _dv(
         prompt=message,
     )
     return dv
-
-
-def _deterministic(xlsx: bytes) -> bytes:
-    """Fixed zip times and no save time in docProps, so samples do not churn in git."""
-    src = zipfile.ZipFile(io.BytesIO(xlsx))
-    out = io.BytesIO()
-    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
-        for item in src.infolist():
-            data = src.read(item)
-            if item.filename == "docProps/core.xml":
-                data = re.sub(rb"<dcterms:(created|modified)[^>]*>[^<]*</dcterms:\1>", b"", data)
-            info = zipfile.ZipInfo(item.filename, date_time=_FIXED_TIME)
-            info.compress_type = zipfile.ZIP_DEFLATED
-            dst.writestr(info, data)
-    return out.getvalue()
 
 
 # --- command line ------------------------------------------------------------

@@ -14,12 +14,12 @@ from typing import Annotated
 from fastapi import Depends, WebSocket
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
+from gradesync.auth.cookie import cookie_token
 from gradesync.auth.models import Role
 from gradesync.auth.service import Principal, authenticate
 from gradesync.core.db import Database
-from gradesync.core.deps import SessionDep
+from gradesync.core.deps import DatabaseDep
 from gradesync.core.errors import ApiError
-from gradesync.web.cookie import cookie_token
 
 _bearer = HTTPBearer(
     auto_error=False,
@@ -36,12 +36,16 @@ _UNAUTHENTICATED = ApiError(
 
 
 def get_principal(
-    session: SessionDep,
+    db: DatabaseDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Principal:
     if credentials is None or credentials.scheme.lower() != "bearer":
         raise _UNAUTHENTICATED
-    principal = authenticate(session, credentials.credentials)
+    # A session of its own, closed at once: the request's SessionDep (if the
+    # route takes one) must not be held for the whole request just to
+    # authenticate, or long async handlers exhaust the connection pool.
+    with db.read_session() as session:
+        principal = authenticate(session, credentials.credentials)
     if principal is None:
         raise _UNAUTHENTICATED
     return principal
@@ -65,7 +69,7 @@ def require_roles(*roles: Role) -> Callable[[Principal], Principal]:
 
 def authenticate_websocket(websocket: WebSocket, db: Database) -> Principal | None:
     """The principal of a websocket: ``?token=`` (browsers cannot set headers), Bearer,
-    or a same-origin web page's session cookie (:mod:`gradesync.web.cookie`).
+    or a same-origin web page's session cookie (:mod:`gradesync.auth.cookie`).
 
     Returns ``None`` when unauthenticated; the caller closes with code 1008.
     """

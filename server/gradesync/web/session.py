@@ -24,9 +24,9 @@ from typing import Annotated
 from fastapi import Depends, Request, Response
 from starlette.concurrency import run_in_threadpool
 
+from gradesync.auth.cookie import SESSION_COOKIE, cookie_token, same_origin
 from gradesync.auth.models import Role
 from gradesync.auth.service import Principal, authenticate
-from gradesync.web.cookie import SESSION_COOKIE, cookie_token, same_origin
 
 #: Double-submit cookie protecting the sign-in form itself (login CSRF).
 SIGN_IN_COOKIE = "gradesync_signin"

@@ -10,7 +10,7 @@ browser sends the cookie with the handshake.
 Browsers send cookies with a websocket handshake whatever page opened it, and
 ``SameSite=Lax`` does not separate two ports of one host (same *site*), so a
 cookie is honoured only when the handshake's ``Origin`` is this server's own
-origin. Kept free of heavy imports: the auth module imports it.
+origin.
 """
 
 from __future__ import annotations

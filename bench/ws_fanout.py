@@ -25,7 +25,12 @@ server and back, as between machines):
 
 Reported per scenario: row events/s delivered to all clients together,
 p50/p99/max latency of row messages (and of ``file`` / ``school`` messages
-where there are some), connect+snapshot time. Goal: p99 < 250 ms.
+where there are some), connect+snapshot time, and the CPU seconds the server
+(publisher included) and the clients spent from the start of the sync to the
+last row received — on a shared machine, the server's CPU is what it would
+need on a core of its own. Goal: p99 < 250 ms. ``--no-deflate``: clients do
+not offer permessage-deflate (browsers do; a server can refuse it, e.g.
+uvicorn's ``ws_per_message_deflate=False``).
 ``python -m bench ws_fanout [--quick]`` (``--quick``: 200 clients, a b c d) or
 ``python -m bench.ws_fanout [--clients N] [--scenarios a,b,c,d,d-row]
 [--engines sqlite,postgresql] [--pace 50]``.
@@ -113,6 +118,8 @@ def serve(home: str, url: str) -> None:
         if command == "GO":
             seconds = publish_sync(app, args[0], args[1], float(args[2]))
             print(f"DONE {seconds:.3f}", flush=True)
+        elif command == "CPU":  # this process's CPU seconds so far (all threads)
+            print(f"CPU {time.process_time():.3f}", flush=True)
         elif command == "QUIT":
             break
     server.should_exit = True
@@ -203,6 +210,12 @@ class Server:
         self.proc.stdin.flush()
         return float(self.proc.stdout.readline().split()[1])
 
+    def cpu(self) -> float:
+        assert self.proc.stdin is not None and self.proc.stdout is not None
+        self.proc.stdin.write("CPU\n")
+        self.proc.stdin.flush()
+        return float(self.proc.stdout.readline().split()[1])
+
     def close(self) -> None:
         assert self.proc.stdin is not None
         with contextlib.suppress(BrokenPipeError):
@@ -267,21 +280,29 @@ def plan(scenario: str, n: int, server: Server, file_id: str, idle: list[str]) -
 
 
 def measure(
-    server: Server, file_id: str, clients: Plan, procs: int, state: str, pace: float
+    server: Server,
+    file_id: str,
+    clients: Plan,
+    procs: int,
+    state: str,
+    pace: float,
+    deflate: bool,
 ) -> dict[str, Any]:
     workers = [Clients() for _ in range(procs)]
     shares = [clients[i::procs] for i in range(procs)]
     try:
         for w, share in zip(workers, shares, strict=True):
-            w.send({"connect": [u for u, _ in share], "count": [c for _, c in share]})
+            urls, counting = [u for u, _ in share], [c for _, c in share]
+            w.send({"connect": urls, "count": counting, "deflate": deflate})
         connect_s = max(w.answer()["connect_s"] for w in workers)
         for w in workers:
             w.send({"follow": ROWS})
+        cpu = server.cpu()
         start = time.time()
         publish_s = server.go(file_id, state, pace)
-        for w in workers:
-            w.answer()
+        client_cpu = sum(w.answer()["cpu_s"] for w in workers)
         elapsed = time.time() - start
+        cpu = server.cpu() - cpu
         latencies: dict[str, list[float]] = {"row": [], "file": [], "school": []}
         with tempfile.TemporaryDirectory() as tmp:
             for i, w in enumerate(workers):
@@ -300,6 +321,9 @@ def measure(
         "connect_s": connect_s,
         "publish_s": publish_s,
         "events_per_s": len(latencies["row"]) / elapsed,
+        # CPU while following: the server's (publisher included) and the clients'
+        "server_cpu_s": cpu,
+        "client_cpu_s": client_cpu,
     }
     for kind, values in latencies.items():
         if values:
@@ -345,7 +369,8 @@ def report(engine: str, scenario: str, pace: float, r: dict[str, Any]) -> None:
     print(
         f"  {engine:<10} {scenario:<5} {r['clients']} clients ({paced}): "
         f"{r['events_per_s']:>9,.0f} row events/s; {lat('row')}{lat('file')}{lat('school')}"
-        f"connect+snapshots {r['connect_s']:.1f} s, publisher {r['publish_s']:.2f} s; "
+        f"connect+snapshots {r['connect_s']:.1f} s, publisher {r['publish_s']:.2f} s, "
+        f"CPU server {r['server_cpu_s']:.1f} s, clients {r['client_cpu_s']:.1f} s; "
         f"p99 < {GOAL_P99_MS:.0f} ms: {verdict}",
         flush=True,
     )
@@ -358,6 +383,7 @@ def run(
     engines: tuple[str, ...] = ("sqlite", "postgresql"),
     procs: int = 4,
     pace: float = 50.0,
+    deflate: bool = True,
 ) -> None:
     from tests.api.workbooks import SheetSpec, build_class_workbook, school_workbook, students
 
@@ -386,9 +412,8 @@ def run(
                     state = ("SENDING", "SYNCED")[k % 2]
                     step = pace if scenario.startswith("d") else 0.0
                     who = plan(scenario, n, server, file_id, idle)
-                    report(
-                        engine, scenario, pace, measure(server, file_id, who, procs, state, step)
-                    )
+                    result = measure(server, file_id, who, procs, state, step, deflate)
+                    report(engine, scenario, pace, result)
             finally:
                 server.close()
                 if drop is not None:
@@ -403,6 +428,11 @@ def main() -> None:
     parser.add_argument("--engines", default="sqlite,postgresql")
     parser.add_argument("--procs", type=int, default=4)
     parser.add_argument("--pace", type=float, default=50.0, help="batches/s in scenario d")
+    parser.add_argument(
+        "--no-deflate",
+        action="store_true",
+        help="clients do not offer permessage-deflate (browsers do)",
+    )
     parser.add_argument("--serve", nargs=2, metavar=("HOME", "URL"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve:
@@ -415,6 +445,7 @@ def main() -> None:
             engines=tuple(args.engines.split(",")),
             procs=args.procs,
             pace=args.pace,
+            deflate=not args.no_deflate,
         )
 
 

@@ -26,5 +26,12 @@ def _serve(args: argparse.Namespace) -> int:
         return 2
     # Our own access log (gradesync.access) drops query strings, where
     # websocket clients carry their token; uvicorn's would print them.
-    uvicorn.run(app, host=args.host, port=args.port, access_log=False, log_config=None)
+    uvicorn.run(
+        app,
+        host=args.host,
+        port=args.port,
+        access_log=False,
+        log_config=None,
+        ws_per_message_deflate=app.state.settings.ws_per_message_deflate,
+    )
     return 0

@@ -215,3 +215,69 @@ def test_an_admin_edits_their_window_and_waiting_jobs_follow_but_the_sos_window_
     with sync_backend.client("admin") as admin:
         windows = {w["id"]: w for w in admin.get("/api/windows").json()["windows"]}
     assert windows[admin_id]["opens_at_utc"] == r.json()["opens_at_utc"]
+
+
+def test_window_closed_while_our_window_says_open_is_tried_again_soon_not_left_without_a_time(
+    start_sync_backend: Callable[..., SyncBackend], simulator: SimulatorControl
+) -> None:
+    # No poll of the Sở's windows comes to the rescue during the test.
+    sync_backend = start_sync_backend(GRADESYNC_SYNC_WINDOWS_POLL_SECONDS="3600")
+    now = so_clock(simulator)
+    hk1(simulator, now - timedelta(days=3), now - timedelta(days=2))
+    # An admin's window says open; the Sở knows no window open or coming, and its
+    # WINDOW_CLOSED names no opening (as when the two clocks disagree about an edge).
+    with sync_backend.client("admin") as admin:
+        r = admin.post(
+            "/api/windows",
+            json={"school_year": SCHOOL_YEAR, "semester": "HK1",
+                  "opens_at": (now - timedelta(hours=1)).isoformat(),
+                  "closes_at": (now + timedelta(hours=1)).isoformat()},
+        )  # fmt: skip
+    assert r.status_code == 201, r.text
+    file_id = sync_backend.upload(class_book(3))
+    assert sync_backend.push(file_id).status_code == 202
+
+    (job,) = sync_backend.wait_jobs(
+        file_id, lambda jobs: jobs[0]["runs"] >= 1 and jobs[0]["state"] == "SCHEDULED"
+    )
+    assert job["last_error"] == "WINDOW_CLOSED"
+    assert job["due_at"] is not None  # it will look again by itself
+
+    # The Sở opens its window: the job goes on its own, with no poll and no admin action.
+    hk1(simulator, now - timedelta(minutes=1), now + timedelta(hours=1))
+    (job,) = sync_backend.wait_settled(file_id, timeout=20)
+
+    assert job["state"] == "DONE"
+    assert {row["sync"] for row in sync_backend.rows(file_id)} == {"SYNCED"}
+
+
+def test_a_job_waiting_with_no_window_known_is_rescheduled_when_an_admin_sets_one(
+    start_sync_backend: Callable[..., SyncBackend], simulator: SimulatorControl
+) -> None:
+    sync_backend = start_sync_backend(GRADESYNC_SYNC_WINDOWS_POLL_SECONDS="3600")
+    now = so_clock(simulator)
+    # A window is coming; the job waits for it …
+    hk1(simulator, now + timedelta(seconds=2), now + timedelta(hours=1))
+    file_id = sync_backend.upload(class_book(3))
+    assert sync_backend.push(file_id).json()["jobs"][0]["state"] == "SCHEDULED"
+    # … but the Sở withdraws it: at the due time the run asks again and finds nothing.
+    hk1(simulator, now - timedelta(days=3), now - timedelta(days=2))
+    (job,) = sync_backend.wait_jobs(
+        file_id, lambda jobs: jobs[0]["runs"] >= 1 and jobs[0]["state"] == "SCHEDULED"
+    )
+    assert job["due_at"] is None  # no opening known: it waits for the windows to change
+
+    # An admin sets a window open now (and the Sở agrees): the waiting job goes.
+    hk1(simulator, now - timedelta(minutes=1), now + timedelta(hours=1), id_="hk1-again")
+    with sync_backend.client("admin") as admin:
+        r = admin.post(
+            "/api/windows",
+            json={"school_year": SCHOOL_YEAR, "semester": "HK1",
+                  "opens_at": (now - timedelta(hours=1)).isoformat(),
+                  "closes_at": (now + timedelta(hours=1)).isoformat()},
+        )  # fmt: skip
+    assert r.status_code == 201, r.text
+    (job,) = sync_backend.wait_settled(file_id, timeout=20)
+
+    assert job["state"] == "DONE"
+    assert {row["sync"] for row in sync_backend.rows(file_id)} == {"SYNCED"}

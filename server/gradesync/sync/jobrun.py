@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import datetime as dt
 from typing import TYPE_CHECKING, Any
 
 from gradesync.core.db import utcnow
@@ -80,10 +81,10 @@ class JobRun:
             report = await asyncio.to_thread(conclude, self.db, self.claim, report, utcnow())
             publish(self.w.publisher, report.events)
 
-    async def _verdict(self) -> Verdict:
+    async def _verdict(self, *, ask: bool = False) -> Verdict:
         job = self.job
         verdict = await asyncio.to_thread(self.w.windows.verdict, job.school_year, job.semester)
-        if verdict.open is None:
+        if verdict.open is None or ask:
             # Our table may be stale: ask the Sở before waiting.
             with contextlib.suppress(SoCallFailed, UnknownSchoolError):
                 verdict = await self.w.windows.refresh(job.school_id, job.school_year, job.semester)
@@ -118,10 +119,11 @@ class JobRun:
     async def _send(self, rows: list[Any], window: SyncWindow, report: Report) -> None:
         job = self.job
         term = Window(window.id, job.school_year, job.semester, window.opens_at, window.closes_at)
+        shortened = self.w.shortened(term)
         try:
             creds = await self._creds()
             payloads = [r.payload for r in rows]
-            result, _ = await self.w.send(job, creds, payloads, self.w.shortened(term))
+            result, _ = await self.w.send(job, creds, payloads, shortened)
         except (UnknownSchoolError, ValueError) as exc:
             # No such school or undecryptable credentials: a configuration problem.
             halt = ConfigurationError("CREDENTIALS", 0, str(exc))
@@ -132,14 +134,29 @@ class JobRun:
         report.settlement = settle_rows(job.id, rows, outcomes, self.w.settings, utcnow())
         report.halt = halt_of(outcomes, result_halt)
         if isinstance(report.halt, WindowClosed):
-            report.retry_at = await self._next_opening(report.halt)
+            # Our client stops itself near the close, naming the shortened window.
+            closing = report.halt.closes_at == shortened.closes_at
+            report.retry_at = await self._next_opening(report.halt, closing=closing)
 
-    async def _next_opening(self, halt: WindowClosed) -> Any:
-        """When, on our clock, a job stopped by WINDOW_CLOSED should try again."""
+    async def _next_opening(self, halt: WindowClosed, *, closing: bool) -> Any:
+        """When, on our clock, a job stopped by WINDOW_CLOSED should try again.
+
+        None only when no opening is known (or the window is in its last moments):
+        the job then waits for the windows to change — the next poll of the Sở's,
+        or an admin's — which re-schedules it (:meth:`WindowBook.reschedule`).
+        """
         if halt.opens_at is not None and halt.opens_at > so_now(self.w.client):
             return to_local(self.w.client, halt.opens_at) + self.w.windows.guard
-        verdict = await self._verdict()
-        return self.w.windows.due_at(verdict.upcoming) if verdict.upcoming is not None else None
+        verdict = await self._verdict(ask=True)  # the Sở disagrees with our table: re-read it
+        if verdict.upcoming is not None:
+            return self.w.windows.due_at(verdict.upcoming)
+        if verdict.open is not None and not closing:
+            # Still open by our table, even re-read, yet the Sở said closed: our estimate
+            # of its clock is off at an edge, or an admin's window is not the Sở's. Try
+            # again shortly rather than wait for a change of windows that may never come.
+            delay = self.w.windows.guard.total_seconds() + self.w.settings.retry_delay(1)
+            return utcnow() + dt.timedelta(seconds=delay)
+        return None
 
     async def _read_back(self, report: Report) -> None:
         job = self.job

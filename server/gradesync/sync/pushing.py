@@ -176,26 +176,28 @@ class Pusher:
         request_hash: str,
     ) -> _Pushed:
         now = utcnow()
+        # Jobs are locked in one global order (their gradebook's key), so two pushes of
+        # different files of a class never wait for each other crosswise (PostgreSQL).
+        order = sorted(range(len(books)), key=lambda i: _book_key(school_id, books[i]))
         with self.db.write_session() as session:
             audit: list[dict[str, Any]] = []
-            out: list[PushedJob] = []
+            out: dict[int, PushedJob] = {}
             rows: list[int] = []
             created_any = False
-            for book in books:
+            for i in order:
+                book = books[i]
                 verdict = verdicts[Term(book.school_year, book.semester)]  # type: ignore[arg-type]
                 job, created = self._job_for(session, school_id, book, verdict, now, audit)
                 created_any |= created
                 rows += self._attach(session, job, book, now, audit)
-                out.append(
-                    PushedJob(
-                        job_id=job.id,
-                        class_name=job.class_name,
-                        subject_code=job.subject_code,
-                        state=JobState(job.state),
-                    )
+                out[i] = PushedJob(
+                    job_id=job.id,
+                    class_name=job.class_name,
+                    subject_code=job.subject_code,
+                    state=JobState(job.state),
                 )
             status = 202 if created_any else 200
-            body = PushResponse(jobs=out).model_dump(mode="json")
+            body = PushResponse(jobs=[out[i] for i in range(len(books))]).model_dump(mode="json")
             if key is not None and not repository.insert_idempotency(
                 session,
                 {
@@ -214,7 +216,7 @@ class Pusher:
                 return _Pushed(replay[0], replay[1], [], [])
             repository.add_audit(session, audit)
             session.commit()
-        return _Pushed(status, body, [j.job_id for j in out], rows)
+        return _Pushed(status, body, [j.job_id for j in out.values()], rows)
 
     def _job_for(
         self,
@@ -225,10 +227,15 @@ class Pusher:
         now: Any,
         audit: list[dict[str, Any]],
     ) -> tuple[PushJob, bool]:
-        """The gradebook's active job: inserted, or the one already there (the DB decides)."""
-        akey = active_key(
-            school_id, book.school_year, book.semester, book.class_name, book.subject_code
-        )  # type: ignore[arg-type]
+        """The gradebook's active job, row-locked: inserted, or the one already there (the
+        DB decides).
+
+        The lock (PostgreSQL ``FOR UPDATE``; SQLite's ``BEGIN IMMEDIATE`` serialises
+        anyway) makes adding rows to a job and a run's conclusion of it take turns: a
+        conclusion either sees the rows this push adds (and requeues the job), or has
+        finished the job before we look, and this push makes a new one.
+        """
+        akey = _book_key(school_id, book)
         if verdict.open is not None:
             state, due, message = JobState.QUEUED, now, None
         else:
@@ -256,9 +263,9 @@ class Pusher:
                     "updated_at": now,
                 },
             )
-            job = repository.active_job(session, akey)
+            job = repository.active_job(session, akey, lock=True)
             if job is None:
-                continue  # it finished between our insert and our read: insert again
+                continue  # it finished between our insert and our lock: insert again
             if inserted:
                 audit.append(job_audit(job, state, "PUSH", message, now, from_state=None))
                 return job, True
@@ -306,6 +313,14 @@ class Pusher:
             counts = repository.job_row_counts(session, job.id)
             final = JobState.DONE if not counts.get(SyncState.FAILED) else JobState.DONE_WITH_ERRORS
             message = "Không có dòng nào cần gửi: mọi dòng hợp lệ đã có trên hệ thống của Sở."
+            rejected = repository.rejected_count(session, book.id)  # type: ignore[arg-type]
+            if rejected:
+                message = (
+                    f"Không có dòng nào cần gửi lại: {rejected} dòng đã bị Sở từ chối (xem lý "
+                    "do từng dòng) không được gửi lại nguyên như cũ. Sửa các dòng đó trong sổ "
+                    "điểm rồi tải lên và bấm «Gửi lên Sở»; nếu lỗi do phía Sở và Sở đã khắc "
+                    "phục, cán bộ nhà trường bấm «Gửi lại» ở công việc trước."
+                )
             audit.append(job_audit(job, final, "NOTHING_TO_SEND", message, now))
             repository.update_job(
                 session,
@@ -319,3 +334,10 @@ class Pusher:
             )
             session.refresh(job)
         return ids
+
+
+def _book_key(school_id: str, book: GradebookRecord) -> str:
+    """The gradebook's ``active_key`` (its one active job's)."""
+    return active_key(
+        school_id, book.school_year, book.semester, book.class_name, book.subject_code
+    )  # type: ignore[arg-type]

@@ -1,4 +1,10 @@
-"""Sending again: a DEAD job's rows with a fresh retry budget, or a BLOCKED school's queue.
+"""Sending again, on staff's explicit request (``POST /api/jobs/{id}/retry``).
+
+- a ``DEAD`` job: its DEAD rows, with a fresh retry budget;
+- a ``DONE_WITH_ERRORS`` job: its ``FAILED`` rows, the same payloads the Sở rejected —
+  for when the cause was on the Sở's side and is fixed there (a student added to its
+  roster, a record unlocked). A press of "Gửi lên Sở" never re-sends a FAILED row;
+- a ``BLOCKED`` job: the school's stopped queue (its Sở account was fixed).
 
 Each is one short write transaction; the caller publishes events and pokes the
 worker after it commits.
@@ -20,26 +26,31 @@ from gradesync.sync.access import visible_job
 from gradesync.sync.models import JobState, active_key
 from gradesync.sync.results import job_audit, row_audit
 
+#: The job states staff can send again, and the row state each re-sends (BLOCKED aside).
+RETRIED = {JobState.DEAD: SyncState.DEAD, JobState.DONE_WITH_ERRORS: SyncState.FAILED}
+
 
 def retry_job(db: Database, principal: Principal, job_id: str) -> tuple[list[str], list[int]]:
     now = utcnow()
     audit: list[dict[str, Any]] = []
     with db.write_session() as session:
         job = visible_job(session, principal, job_id)
+        job = repository.lock_job(session, job.id) or job  # take turns with pushes and runs
         if job.state == JobState.BLOCKED:
             ids = unblock_school(session, job.school_id, now, audit, "RETRY")
             repository.add_audit(session, audit)
             session.commit()
             return [job.id, *[i for i in ids if i != job.id]], []
-        if job.state != JobState.DEAD:
+        if job.state not in RETRIED:
             raise ApiError(
                 409,
                 "NOTHING_TO_RETRY",
                 f"Công việc đang ở trạng thái {job.state}: chỉ gửi lại được công việc DEAD "
-                "(hết lượt thử) hoặc BLOCKED (tài khoản Sở bị từ chối). Dòng bị Sở từ chối "
-                "(FAILED) cần sửa trong sổ điểm rồi bấm «Gửi lên Sở».",
+                "(hết lượt thử), DONE_WITH_ERRORS (có dòng bị Sở từ chối) hoặc BLOCKED (tài "
+                "khoản Sở bị từ chối).",
             )
-        dead = repository.job_rows(session, job.id, [SyncState.DEAD])
+        from_state = RETRIED[JobState(job.state)]
+        again = repository.job_rows(session, job.id, [from_state])
         target = job
         try:
             with session.begin_nested():
@@ -63,17 +74,17 @@ def retry_job(db: Database, principal: Principal, job_id: str) -> tuple[list[str
                 )
             audit.append(job_audit(job, JobState.QUEUED, "RETRY", None, now))
         except IntegrityError:
-            # Another job of this gradebook is active: the dead rows join it.
+            # Another job of this gradebook is active: the rows join it.
             akey = active_key(
                 job.school_id, job.school_year, job.semester, job.class_name, job.subject_code
             )
-            other = repository.active_job(session, akey)
+            other = repository.active_job(session, akey, lock=True)
             assert other is not None
             target = other
         state = SyncState.SCHEDULED if target.state == JobState.SCHEDULED else SyncState.QUEUED
         repository.set_rows_state(
             session,
-            [r.id for r in dead],
+            [r.id for r in again],
             state,
             now,
             job_id=target.id,
@@ -81,10 +92,10 @@ def retry_job(db: Database, principal: Principal, job_id: str) -> tuple[list[str
             next_attempt_at=None,
             sync_errors=[],
         )
-        audit += [row_audit(r, target.id, SyncState.DEAD, state, "RETRY", None, now) for r in dead]
+        audit += [row_audit(r, target.id, from_state, state, "RETRY", None, now) for r in again]
         repository.add_audit(session, audit)
         session.commit()
-        return [target.id], [r.id for r in dead]
+        return [target.id], [r.id for r in again]
 
 
 def unblock_school(

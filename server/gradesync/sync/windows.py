@@ -132,6 +132,9 @@ class WindowBook:
             if asked is None or time.monotonic() - asked > RECENT:
                 await self._ask(school_id, school_year, semester)
                 self._asked[term] = time.monotonic()
+        # Even when the Sở was asked a moment ago (by someone else): a job may have gone
+        # SCHEDULED since, without a due time, and must not wait for the next change.
+        await asyncio.to_thread(self.reschedule, school_year, semester)
         return await asyncio.to_thread(self.verdict, school_year, semester)
 
     async def _ask(self, school_id: str, school_year: str, semester: str) -> None:
@@ -156,7 +159,6 @@ class WindowBook:
             if w.school_year == school_year and w.semester == semester
         ]
         await asyncio.to_thread(self._store, school_year, semester, values)
-        await asyncio.to_thread(self.reschedule, school_year, semester)
 
     def _store(self, school_year: str, semester: str, values: list[dict[str, object]]) -> None:
         with self.db.write_session() as session:
@@ -210,7 +212,8 @@ class WindowBook:
         return window
 
     def reschedule(self, school_year: str, semester: str) -> list[str]:
-        """Give the term's SCHEDULED jobs the due time the windows now imply."""
+        """Give the term's SCHEDULED jobs the due time the windows now imply (none known:
+        they keep theirs; see :func:`repository.schedule_waiting`)."""
         due = self.next_due(school_year, semester)
         with self.db.write_session() as session:
             ids = repository.schedule_waiting(session, school_year, semester, due)

@@ -20,8 +20,11 @@ idem = IdempotencyKey.__table__  # type: ignore[attr-defined]
 
 #: Row states that belong to an unfinished job.
 ROW_PENDING = (SyncState.SCHEDULED, SyncState.QUEUED, SyncState.SENDING, SyncState.RETRYING)
-#: Row states a new push (re)sends (SYNCED ones too, when the ledger no longer vouches).
-ROW_SENDABLE = (SyncState.NOT_SENT, SyncState.FAILED, SyncState.DEAD)
+#: Row states a press of "Gửi lên Sở" (re)sends (SYNCED ones too, when the ledger no longer
+#: vouches). Not FAILED: the Sở rejected that very payload for a business reason, and a
+#: row's payload never changes (a corrected value is a new upload, hence a new row); only
+#: staff's explicit ``POST /api/jobs/{id}/retry`` sends a FAILED row again.
+ROW_SENDABLE = (SyncState.NOT_SENT, SyncState.DEAD)
 
 
 def insert_for(session: Session, table: Any) -> Any:

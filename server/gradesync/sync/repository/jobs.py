@@ -31,8 +31,23 @@ def insert_active_job(session: Session, values: dict[str, Any]) -> bool:
     return session.execute(stmt).first() is not None
 
 
-def active_job(session: Session, key: str) -> PushJob | None:
-    return session.scalars(select(PushJob).where(PushJob.active_key == key)).first()
+def active_job(session: Session, key: str, *, lock: bool = False) -> PushJob | None:
+    """The gradebook's active job. ``lock``: take its row lock (PostgreSQL ``FOR UPDATE``)
+    before adding rows to it, so that a run concluding the job waits for this transaction
+    (or this one waits for the conclusion and then sees the job finished: None).
+
+    On SQLite the clause is dropped: ``BEGIN IMMEDIATE`` already serialises writers.
+    """
+    query = select(PushJob).where(PushJob.active_key == key)
+    if lock:
+        query = query.with_for_update().execution_options(populate_existing=True)
+    return session.scalars(query).first()
+
+
+def lock_job(session: Session, job_id: str) -> PushJob | None:
+    """The job, row-locked on PostgreSQL (see :func:`active_job`)."""
+    query = select(PushJob).where(PushJob.id == job_id).with_for_update()
+    return session.scalars(query.execution_options(populate_existing=True)).first()
 
 
 def get_job(session: Session, job_id: str) -> PushJob | None:
@@ -91,7 +106,13 @@ def waiting_terms(session: Session) -> list[tuple[str, str, str]]:
 def schedule_waiting(
     session: Session, school_year: str, semester: str, due_at: dt.datetime | None
 ) -> list[str]:
-    """Set the due time of the term's SCHEDULED jobs (a window appeared or moved)."""
+    """Set the due time of the term's SCHEDULED jobs (a window appeared or moved).
+
+    ``due_at`` None (no window known) leaves them as they are: a job may know an
+    opening our table does not (the Sở named it in a ``WINDOW_CLOSED`` answer).
+    """
+    if due_at is None:
+        return []
     c = jobs.c
     result = session.execute(
         update(jobs)

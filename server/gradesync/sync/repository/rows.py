@@ -42,10 +42,11 @@ def _in_ledger() -> Any:
 
 
 def sendable_rows(session: Session, gradebook_id: int) -> list[int]:
-    """Valid, current rows of a gradebook that a new push (re)sends.
+    """Valid, current rows of a gradebook that a press (re)sends.
 
-    Never-sent, FAILED and DEAD rows; SYNCED rows only when the ledger no
-    longer vouches for them (reconciliation found the Sở holding otherwise).
+    Never-sent and DEAD rows; SYNCED rows only when the ledger no longer
+    vouches for them (reconciliation found the Sở holding otherwise). Never
+    FAILED rows: the Sở rejected exactly this payload (see ``ROW_SENDABLE``).
     """
     c = rows.c
     query = select(c.id).where(
@@ -59,6 +60,17 @@ def sendable_rows(session: Session, gradebook_id: int) -> list[int]:
         ),
     )
     return list(session.scalars(query))
+
+
+def rejected_count(session: Session, gradebook_id: int) -> int:
+    """How many current rows of a gradebook the Sở rejected (FAILED): a press leaves them."""
+    c = rows.c
+    query = select(func.count()).where(
+        c.gradebook_id == gradebook_id,
+        c.sync_state == SyncState.FAILED,
+        c.superseded_at.is_(None),
+    )
+    return int(session.execute(query).scalar_one())
 
 
 def row_brief(session: Session, row_ids: Sequence[int]) -> list[Any]:

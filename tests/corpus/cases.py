@@ -399,6 +399,86 @@ def _check_class_book(report):
     ]  # fmt: skip
 
 
+CLASS_NAMES = ["Nguyễn Văn An", "Trần Thị Bình", "Lê Hoàng Cường", "Phạm Minh Dũng",
+               "Hoàng Ngọc Giang"]  # fmt: skip
+SUBJECT_SHEETS = {  # sheet -> (subject code, its one-row header, the scores of a row)
+    "Toán": ("TOAN", ["TX1", "TX2", "TX3", "TX4", "GK", "CK", "TB"], [8, 7, 9, 8, 8, 9, 8.3]),
+    "Văn": ("NGUVAN", ["TX1", "TX2", "TX3", "TX4", "GK", "CK", "TB"], [7, 7, 8, 8, 7, 8, 7.6]),
+    "Lí": ("VATLY", ["TX1", "TX2", "TX3", "GK", "CK", "TB"], [8, 7, 9, 8, 9, 8.4]),
+}
+
+
+def _class_sheets(wb, names: dict[str, list[str | None]], split: str | None = None) -> None:
+    """A class set (10A1, HK1): a hidden metadata sheet and a sheet per subject, the
+    same five students in the same order; ``names`` overrides a sheet's name column,
+    ``split`` puts one sheet's names in two columns (family + middle, given)."""
+    meta = wb.active
+    meta.title = "Thông tin"
+    for line in (
+        ["Năm học", "2025-2026"],
+        ["Học kỳ", "HK1"],
+        ["Lớp", "10A1"],
+        [],
+        ["Trang", "Môn"],
+        *([s, c] for s, (c, _, _) in SUBJECT_SHEETS.items()),
+    ):
+        meta.append(line)  # fmt: skip
+    meta.sheet_state = "hidden"
+    for sheet, (_, columns, scores) in SUBJECT_SHEETS.items():
+        ws = wb.create_sheet(sheet)
+        sheet_names = names.get(sheet, CLASS_NAMES)
+        if sheet == split:
+            header = [["STT", "Mã HS", "Họ và tên đệm", "Tên", *columns]]
+            rows = [[sid(n), *name.rsplit(" ", 1), *scores]  # type: ignore[union-attr]
+                    for n, name in enumerate(sheet_names, 1)]  # fmt: skip
+        else:
+            header = [["STT", "Mã HS", "Họ và tên", *columns]]
+            rows = [[sid(n), name, *scores] for n, name in enumerate(sheet_names, 1)]
+        sheet_with(ws, [], header, rows)
+
+
+def _class_shifted(wb):
+    """The Lí sheet's names pasted one row up against its ids: each id carries the
+    name of the student on the next row (as the other two sheets say), the last
+    id none. Toán and Văn agree, so only Lí is flagged, row by row and once as a sheet."""
+    _class_sheets(wb, {"Lí": [*CLASS_NAMES[1:], None]})
+
+
+def _check_class_shifted(report):
+    book = next(b for b in report.gradebooks if b.sheet == "Lí")
+    [shifted] = book.findings
+    assert "4 trong 4" in shifted.message and "dòng ngay dưới" in shifted.message
+    first = book.rows[0].findings[0]
+    assert first.is_error
+    for words in (
+        "'Lí'",
+        "C2",
+        "'Trần Thị Bình'",
+        "'Nguyễn Văn An'",
+        "'Toán'",
+        "có thể các dòng bị dán lệch một dòng — kiểm tra lại cột mã và cột tên",
+    ):
+        assert words in first.message, words  # fmt: skip
+    assert not book.rows[0].is_valid and book.rows[4].is_valid
+
+
+def _class_misspelled(wb):
+    """One name typed without a diacritic on Văn: the same student (a warning). Toán
+    splits its names over two columns and Lí writes them in NFD, upper case, with doubled
+    spaces: neither is a difference."""
+    names = list(CLASS_NAMES)
+    names[1] = "Trần Thi Bình"
+    loud = [unicodedata.normalize("NFD", n.upper().replace(" ", "  ")) for n in CLASS_NAMES]
+    _class_sheets(wb, {"Văn": names, "Lí": loud}, split="Toán")
+
+
+def _check_class_misspelled(report):
+    [warning] = report.all_findings()
+    assert not warning.is_error and warning.sheet == "Văn"
+    assert "'Trần Thi Bình'" in warning.message and "'Trần Thị Bình'" in warning.message
+    assert report.gradebooks[0].rows[1].full_name == "Trần Thị Bình"  # the split name, joined
+
+
 def _no_table(wb):
     ws = wb.active
     ws.append(["Danh sách lớp 6A1"])
@@ -460,4 +540,10 @@ CASES: list[Case] = [
     Case("class_workbook_metadata_sheet", _class_book, [], "class.xlsx",
          check=_check_class_book, formats=("xls", "ods")),
     Case("no_grade_table", _no_table, [("NO_GRADE_TABLE", None)]),
+    Case("class_workbook_one_sheet_shifted", _class_shifted, [
+        ("NAME_ID_MISMATCH", "C2"), ("NAME_ID_MISMATCH", "C3"), ("NAME_ID_MISMATCH", "C4"),
+        ("NAME_ID_MISMATCH", "C5"), ("ROWS_SHIFTED", None),
+    ], "10A1.xlsx", check=_check_class_shifted, formats=("xls", "ods")),
+    Case("class_workbook_one_name_misspelled", _class_misspelled,
+         [("NAME_SPELLING_DIFFERS", "C3")], "10A1.xlsx", check=_check_class_misspelled),
 ]  # fmt: skip

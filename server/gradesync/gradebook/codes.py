@@ -133,6 +133,34 @@ CODES: dict[str, CodeInfo] = {
         "Mã học sinh {value} (ô {cell}) xuất hiện nhiều lần trong trang: dòng {rows}. Mỗi "
         "học sinh chỉ có một dòng; hãy kiểm tra xem có dán lệch dòng không.",
     ),
+    # Across the sheets of one workbook (names.py): an id carries one name. A
+    # different student's name means the grade would go to the wrong student
+    # (error); a different spelling of the same name does not (warning, the Sở
+    # keys grades by id) — see names.py for where the line is drawn.
+    "NAME_ID_MISMATCH": CodeInfo(
+        E,
+        "a student id carries a different student's name than on the workbook's other "
+        "sheets (rows pasted one row off)",
+        "Trang '{sheet}', ô {cell}: mã {id} (ô {id_cell}) mang tên '{name}'{note}, nhưng "
+        "trang '{other}' ghi mã này là '{other_name}'. Điểm của dòng này có thể bị gửi cho "
+        "nhầm học sinh: có thể các dòng bị dán lệch một dòng — kiểm tra lại cột mã và cột tên.",
+    ),
+    "NAME_SPELLING_DIFFERS": CodeInfo(
+        W,
+        "a student's name is spelled differently than on the workbook's other sheets "
+        "(same id, a close spelling of the same name)",
+        "Trang '{sheet}', ô {cell}: tên '{name}' của mã {id} viết khác trang '{other}' "
+        "('{other_name}'). Điểm vẫn gửi đúng học sinh theo mã; hãy sửa cho thống nhất "
+        "cách viết tên.",
+    ),
+    "ROWS_SHIFTED": CodeInfo(
+        E,
+        "most names of a sheet belong to the student on the next or previous row on the "
+        "workbook's other sheets: the sheet's names and ids are shifted by one row",
+        "Trang '{sheet}' bị lệch một dòng: {count} trong {total} học sinh (dòng {first} đến "
+        "{last}) mang tên mà trang '{other}' ghi cho học sinh ở dòng {where}. Có thể các "
+        "dòng bị dán lệch một dòng — kiểm tra lại cột mã và cột tên, rồi tải lên lại.",
+    ),
     "EXEMPT_STUDENT": CodeInfo(
         W,
         "the row is marked exempt (miễn/khuyết tật); missing assessments are not errors",

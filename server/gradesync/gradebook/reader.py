@@ -7,7 +7,9 @@ add-in's xlwings payload). Each sheet with a grade table becomes a
 :class:`~gradesync.gradebook.model.Gradebook`: its header is found and mapped
 (:mod:`.headers`), its class/subject/semester/year discovered
 (:mod:`.metadata`), its rows parsed (:mod:`.values`) and then checked by
-:func:`gradesync.gradebook.rules.validate`. Nothing escapes as an exception:
+:func:`gradesync.gradebook.rules.validate`; then the sheets are compared
+with each other (:func:`gradesync.gradebook.names.check_names`: one name per
+student id, which catches rows pasted one row off). Nothing escapes as an exception:
 an unreadable file is a report with one ``FILE_UNREADABLE`` finding.
 """
 
@@ -41,6 +43,7 @@ from gradesync.gradebook.model import (
     SubjectKind,
     WorkbookReport,
 )
+from gradesync.gradebook.names import check_names
 from gradesync.gradebook.rows import RowReader
 from gradesync.gradebook.rules import validate
 
@@ -179,6 +182,7 @@ def _read_grids(
         book = _read_sheet(grid, header, sources, hints, catalog)
         validate(book, catalog)
         report.gradebooks.append(book)
+    check_names(report.gradebooks)  # an id carries one name on every sheet
     if not report.gradebooks:
         report.findings.append(finding("NO_GRADE_TABLE", filename=filename))
     return report

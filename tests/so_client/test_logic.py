@@ -260,10 +260,20 @@ def run_with_retries(policy: RetryPolicy, failures: list[Transient]):
 
 def test_retry_after_is_honoured_and_jitter_only_adds_to_it():
     policy = RetryPolicy(initial=0.5, max_backoff=2)
-    result, waits, _ = run_with_retries(policy, [Transient("HTTP 429", 3), Transient("HTTP 503")])
+    failures = [Transient("HTTP 503", 3), Transient("HTTP 502")]
+    result, waits, _ = run_with_retries(policy, failures)
     assert result == "ok"
     assert 3 <= waits[0] <= 3 + 0.5
     assert 0 <= waits[1] <= 1.0  # second backoff ceiling: 0.5 · 2
+
+
+def test_after_a_429_the_retry_waits_exactly_retry_after_the_gate_spreads_the_herd():
+    policy = RetryPolicy(initial=0.5, max_backoff=2)
+    limited = Transient("HTTP 429", 3, rate_limited=True)
+    result, waits, _ = run_with_retries(policy, [limited, Transient("HTTP 429", rate_limited=True)])
+    assert result == "ok"
+    assert waits[0] == 3
+    assert 0 <= waits[1] <= 1.0  # no Retry-After: the usual backoff
 
 
 def test_retries_stop_at_the_attempt_cap_with_the_last_error():
@@ -274,5 +284,5 @@ def test_retries_stop_at_the_attempt_cap_with_the_last_error():
 
 def test_retries_give_up_rather_than_wait_past_the_time_budget():
     policy = RetryPolicy(max_elapsed=5)
-    result, waits, calls = run_with_retries(policy, [Transient("HTTP 429", 60)])
+    result, waits, calls = run_with_retries(policy, [Transient("HTTP 429", 60, rate_limited=True)])
     assert (result.last_error, calls, waits) == ("HTTP 429", 1, [])

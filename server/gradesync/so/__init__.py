@@ -21,6 +21,7 @@ from gradesync.so.outcomes import (
     TransientExhausted,
     WindowClosed,
 )
+from gradesync.so.pacing import Pacer, PacingStats
 from gradesync.so.retry import RetryPolicy
 from gradesync.so.schemas import (
     ClassInfo,
@@ -42,6 +43,8 @@ __all__ = [
     "Halt",
     "NotAttempted",
     "Outcome",
+    "Pacer",
+    "PacingStats",
     "PushResult",
     "RecordError",
     "RetryPolicy",

@@ -1,10 +1,11 @@
 """``SoClient``: the gateway the sync engine talks to (contracts/so-api.md).
 
 Every call goes through the same steps: a bearer token for the school
-(:mod:`tokens`), one exchange through the bounded :mod:`transport` whose
+(:mod:`tokens`), one exchange through the bounded :mod:`transport` (its
+concurrency cap and the :mod:`pacing` gate toward a rate-limited Sở) whose
 ``Date`` feeds the :mod:`clock`, a forced token renewal and one replay on
 401, classification (:mod:`outcomes`), and retries of transient failures
-(:mod:`retry`).
+(:mod:`retry`), which pass the same gate as first attempts.
 
 Conditions that stop a call are reported, not hidden:
 
@@ -44,6 +45,7 @@ from gradesync.so.outcomes import (
     classify_read,
     record_error,
 )
+from gradesync.so.pacing import Pacer, PacingStats
 from gradesync.so.retry import GaveUp, RetryPolicy, with_retries
 from gradesync.so.schemas import (
     ClassInfo,
@@ -90,8 +92,10 @@ class SoClient:
     """An async client of one Sở, shared by every school (one token per school account).
 
     ``max_concurrency`` bounds the requests in flight toward the Sở across all
-    schools and calls (at most 32). ``guard`` is the margin kept inside each
-    edge of a window when deciding on the Sở's clock whether it is open.
+    schools and calls (at most 32); ``pacer`` (default: a fresh
+    :class:`~gradesync.so.pacing.Pacer`) gates and paces them all after a 429
+    (:attr:`pacing` says what it learnt). ``guard`` is the margin kept inside
+    each edge of a window when deciding on the Sở's clock whether it is open.
     ``http_transport`` replaces httpx's network transport (tests only).
     """
 
@@ -104,6 +108,7 @@ class SoClient:
         guard: timedelta = timedelta(seconds=30),
         timeout: float = 30.0,
         max_batch: int = 100,
+        pacer: Pacer | None = None,
         http_transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
         self.retry = retry or RetryPolicy()
@@ -114,6 +119,7 @@ class SoClient:
             base_url,
             max_concurrency=max_concurrency,
             timeout=timeout,
+            pacer=pacer,
             http_transport=http_transport,
         )
         self.tokens = TokenManager(self._fetch_token)
@@ -126,6 +132,11 @@ class SoClient:
 
     async def aclose(self) -> None:
         await self._transport.aclose()
+
+    @property
+    def pacing(self) -> PacingStats:
+        """The pace learnt toward the Sở (None until its first 429) and the 429s seen."""
+        return self._transport.pacer.stats
 
     # -- public calls --------------------------------------------------------
 

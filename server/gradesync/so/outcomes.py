@@ -23,10 +23,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from email.utils import parsedate_to_datetime
 from typing import Any, Literal
 
 from gradesync.so import messages
+from gradesync.so.pacing import retry_after_seconds
 from gradesync.so.schemas import GradebookKey, MalformedReply, field, parse_datetime
 from gradesync.so.transport import Reply
 
@@ -87,12 +87,19 @@ Outcome = Stored | RecordError | NotAttempted
 
 
 class Transient(Exception):
-    """A failure worth retrying; ``delay`` is the minimum wait the Sở asked for."""
+    """A failure worth retrying; ``delay`` is the minimum wait the Sở asked for.
 
-    def __init__(self, description: str, delay: float | None = None) -> None:
+    ``rate_limited``: a 429, whose ``Retry-After`` already closed the client's
+    gate (:mod:`gradesync.so.pacing`) for every request.
+    """
+
+    def __init__(
+        self, description: str, delay: float | None = None, *, rate_limited: bool = False
+    ) -> None:
         super().__init__(description)
         self.description = description
         self.delay = delay
+        self.rate_limited = rate_limited
 
 
 # -- verdicts on a batch answer ---------------------------------------------
@@ -167,7 +174,9 @@ def _common(reply: Reply, school_id: str) -> WindowClosed | ConfigurationError:
     code = reply.error_code()
     status = reply.status
     if status == 429 or status == 408 or status >= 500:
-        raise Transient(f"HTTP {status}", retry_after(reply))
+        raise Transient(
+            f"HTTP {status}", retry_after_seconds(reply.headers), rate_limited=status == 429
+        )
     if status == 401 and code != "invalid_client":
         # invalid_token survived the forced refresh and replay (a token revoked
         # again, or one that expired in flight): back off and try once more.
@@ -185,23 +194,6 @@ def record_error(
 ) -> RecordError:
     student_id = str(record.get("student_id", "?"))
     return RecordError(code, messages.record_message(code, key, student_id, so_message), so_message)
-
-
-def retry_after(reply: Reply) -> float | None:
-    """The ``Retry-After`` delay in seconds (delta-seconds or an HTTP date)."""
-    value = reply.headers.get("retry-after")
-    if not value:
-        return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        at = parsedate_to_datetime(value)
-        now = parsedate_to_datetime(reply.headers.get("date", ""))
-    except (TypeError, ValueError):
-        return None
-    return max(0.0, (at - now).total_seconds())
 
 
 def _results(body: Any, key: GradebookKey, records: list[dict[str, Any]]) -> list[Any]:

@@ -4,12 +4,15 @@ Only :class:`~gradesync.so.outcomes.Transient` is retried (5xx, 429, 408,
 resets, timeouts, garbled answers). Business errors and configuration
 problems are answers, not failures, and never reach this loop.
 
-The wait before attempt *n + 1* is ``Retry-After`` (when the Sở sent one)
-plus a random share of ``initial · 2ⁿ⁻¹`` capped at ``max_backoff`` ("full
-jitter"): the jitter spreads a herd of requests that all got the same
-``Retry-After`` in a 429 storm. The loop gives up after ``max_attempts``, or
-as soon as the next wait would end past ``max_elapsed`` seconds from the first
-attempt — it never sleeps beyond its budget only to fail.
+The wait before attempt *n + 1* is a random share of ``initial · 2ⁿ⁻¹``
+capped at ``max_backoff`` ("full jitter"), added to ``Retry-After`` when the
+Sở sent one — except after a 429 with ``Retry-After``: that closed the
+client's gate for every request until then (:mod:`gradesync.so.pacing`), and
+the gate's learnt pace spreads the requests that resume together, so the
+retry waits exactly ``Retry-After`` and then queues at the gate like a first
+attempt. The loop gives up after ``max_attempts``, or as soon as the next wait
+would end past ``max_elapsed`` seconds from the first attempt — it never
+sleeps beyond its budget only to fail.
 """
 
 from __future__ import annotations
@@ -66,8 +69,11 @@ async def with_retries(
 
     def wait(state: RetryCallState) -> float:
         exc = state.outcome.exception() if state.outcome else None
-        delay = exc.delay if isinstance(exc, Transient) and exc.delay else 0.0
-        return delay + policy.backoff(state.attempt_number)
+        if not isinstance(exc, Transient) or exc.delay is None:
+            return policy.backoff(state.attempt_number)
+        if exc.rate_limited:
+            return exc.delay
+        return exc.delay + policy.backoff(state.attempt_number)
 
     retrying = AsyncRetrying(
         stop=stop_after_attempt(policy.max_attempts) | stop_before_delay(policy.max_elapsed),

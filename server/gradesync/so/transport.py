@@ -6,11 +6,16 @@ clock needs) or :class:`ExchangeFailed` (no HTTP answer at all: reset,
 refused, timeout). Swapping httpx for another client means rewriting this
 file only.
 
-The transport also owns the **one** concurrency limit toward the Sở: a
-semaphore shared by every school and every call of the client, and a
-connection pool of the same size. httpx's pool degrades sharply past about
-32 concurrent requests (encode/httpx#3215; see ``bench/push_client.py``), so
-the limit is capped at :data:`MAX_CONCURRENCY`.
+The transport also owns the limits toward the Sở, shared by every school and
+every call of the client — first attempts and retries alike:
+
+- **concurrency**: a semaphore and a connection pool of the same size.
+  httpx's pool degrades sharply past about 32 concurrent requests
+  (encode/httpx#3215; see ``bench/push_client.py``), so the limit is capped at
+  :data:`MAX_CONCURRENCY`;
+- **pace**: the :class:`~gradesync.so.pacing.Pacer`'s gate (closed by a 429's
+  ``Retry-After`` for the whole client) and its rate learnt from 429s. Every
+  request passes it, and every answer (or the lack of one) is reported to it.
 """
 
 from __future__ import annotations
@@ -23,6 +28,8 @@ from dataclasses import dataclass
 from typing import Any
 
 import httpx
+
+from gradesync.so.pacing import Pacer, retry_after_seconds
 
 MAX_CONCURRENCY = 32
 
@@ -74,10 +81,12 @@ class Transport:
         *,
         max_concurrency: int = 16,
         timeout: float = 30.0,
+        pacer: Pacer | None = None,
         http_transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
         if not 1 <= max_concurrency <= MAX_CONCURRENCY:
             raise ValueError(f"max_concurrency must be in 1..{MAX_CONCURRENCY}")
+        self.pacer = pacer or Pacer()
         self._semaphore = asyncio.Semaphore(max_concurrency)
         self._http = httpx.AsyncClient(
             base_url=base_url.rstrip("/"),
@@ -109,16 +118,21 @@ class Transport:
             content = json.dumps(json_body, ensure_ascii=False, separators=(",", ":")).encode()
             all_headers["Content-Type"] = "application/json"
         async with self._semaphore:
+            # Inside the semaphore: nothing leaves while the gate is closed, and the
+            # pace spaces the requests as they are actually sent.
+            ticket = await self.pacer.admit()
             sent = time.monotonic()
             try:
                 response = await self._http.request(
                     method, path, params=params, content=content, data=form, headers=all_headers
                 )
             except httpx.TransportError as exc:
+                self.pacer.answered(ticket, None, None)
                 # The type name says what happened (ReadTimeout, RemoteProtocolError…)
                 # without echoing the request, which may carry secrets or grades.
                 raise ExchangeFailed(type(exc).__name__) from exc
             received = time.monotonic()
+        self.pacer.answered(ticket, response.status_code, retry_after_seconds(response.headers))
         raw = response.content
         try:
             body = json.loads(raw) if raw else None

@@ -121,6 +121,7 @@ class _Disputes:
         self.id_rows: list[list[GradeRow]] = []
         # id → its entries over all sheets
         self.by_id: dict[str, list[_Entry]] = {}
+        norms: dict[str, str] = {}  # raw name → _norm(name): names repeat on every sheet
         for index, book in enumerate(books):
             entries: list[_Entry] = []
             id_rows = [row for row in book.rows if row.student_id is not None]
@@ -130,22 +131,25 @@ class _Disputes:
                 if not row.full_name or ident in ids:
                     continue
                 ids.add(ident)  # type: ignore[arg-type]
-                entry = _Entry(index, position, row, _norm(row.full_name))
+                norm = norms.get(row.full_name)
+                if norm is None:
+                    norm = norms[row.full_name] = _norm(row.full_name)
+                entry = _Entry(index, position, row, norm)
                 entries.append(entry)
                 self.by_id.setdefault(ident, []).append(entry)  # type: ignore[arg-type]
             self.sheets.append(entries)
             self.id_rows.append(id_rows)
         self.owners: dict[str, set[str]] = {}  # normalised name → the ids it is given
+        # id with several names → the name most sheets give it (``None`` on a tie)
+        self.majority: dict[str, str | None] = {}
         for ident, found in self.by_id.items():
-            for entry in found:
-                self.owners.setdefault(entry.norm, set()).add(ident)
-
-    def _majority(self, ident: str) -> str | None:
-        """The name most sheets give ``ident``; ``None`` on a tie."""
-        counts = Counter(e.norm for e in self.by_id[ident]).most_common(2)
-        if len(counts) > 1 and counts[0][1] == counts[1][1]:
-            return None
-        return counts[0][0]
+            names = {entry.norm for entry in found}
+            for norm in names:
+                self.owners.setdefault(norm, set()).add(ident)
+            if len(names) > 1:
+                counts = Counter(e.norm for e in found).most_common(2)
+                tie = counts[0][1] == counts[1][1]
+                self.majority[ident] = None if tie else counts[0][0]
 
     def _other(self, entry: _Entry) -> _Entry:
         """The other sheets' entry to quote: the most common name unlike this row's."""
@@ -165,7 +169,7 @@ class _Disputes:
                 if len(self.by_id[ident]) < 2:
                     continue  # on this sheet only
                 comparable += 1
-                if self._majority(ident) == entry.norm:
+                if ident not in self.majority or self.majority[ident] == entry.norm:
                     continue
                 other = self._other(entry)
                 neighbour, direction = self._shift(entry)

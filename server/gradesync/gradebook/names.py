@@ -42,7 +42,7 @@ from gradesync.gradebook.codes import finding
 from gradesync.gradebook.model import Gradebook, GradeRow
 from gradesync.gradebook.text import key, nfc
 
-__all__ = ["check_names", "same_name"]
+__all__ = ["check_names"]
 
 _SPELLING_DISTANCE = 2  # letters; Vietnamese names run 8–20 letters without spaces
 
@@ -50,11 +50,6 @@ _SPELLING_DISTANCE = 2  # letters; Vietnamese names run 8–20 letters without s
 def _norm(name: str) -> str:
     """The comparison form: NFC, case-folded, single spaces."""
     return " ".join(nfc(name).casefold().split())
-
-
-def same_name(a: str, b: str) -> bool:
-    """Do two cells hold the same name (NFC, case and spaces aside)?"""
-    return a == b or _norm(a) == _norm(b)
 
 
 def _distance(a: str, b: str, limit: int) -> int:

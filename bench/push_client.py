@@ -17,6 +17,12 @@ loopback with faults off:
    baseline) and to the bounds ``k · log2(100 / k)`` and ``log2 C(100, k)`` —
    the second is the true floor for the mean; then ``SoClient.push`` against
    the simulator in atomic-opaque mode, which must count the same calls.
+4. **Pacing toward a rate-limited Sở.** Three clients (as three worker
+   processes hold) push 360 batches at once against a simulator limited to
+   R batches/s (burst R): time against the ideal ``(N − burst)/R``, 429s
+   answered, and each client's learnt pace — with the pacer, then with gate and
+   pace switched off (each retry waiting out only its own ``Retry-After``, the
+   behaviour before the pacer) in the same run.
 
 ``python -m bench push_client`` or ``python -m bench.push_client [--quick]``.
 """
@@ -45,9 +51,17 @@ from tests.fixtures.simulator import (
     student_id,
 )
 
-from gradesync.so import GradebookKey, RecordError, SchoolCredentials, SoClient, Stored
+from gradesync.so import (
+    GradebookKey,
+    Pacer,
+    RecordError,
+    SchoolCredentials,
+    SoClient,
+    Stored,
+)
 from gradesync.so.batching import BatchLimit, Settler
 from gradesync.so.outcomes import Accepted, BatchVerdict, Rejected
+from gradesync.so.pacing import Ticket
 
 GOAL = 0.90
 STUDENTS = 500
@@ -243,6 +257,57 @@ async def _push_once(url: str, key: GradebookKey, records: list[dict[str, Any]])
         return await client.push(CREDS, key, records)
 
 
+class Unpaced(Pacer):
+    """The baseline: no gate, no pace; only counts the 429s."""
+
+    async def admit(self) -> Ticket:
+        return Ticket(time.monotonic(), False)
+
+    def answered(self, ticket: Ticket, status: int | None, retry_after: float | None) -> None:
+        self.rate_limited += status == 429
+
+
+PACING_RATE, PACING_BATCH, PACING_CLIENTS = 40, 25, 3
+
+
+def pacing(sim: SimulatorControl) -> None:
+    """Three clients against one rate limit, paced and unpaced."""
+    books = gradebooks(0)  # 6 gradebooks × 500 records: 120 batches of 25 per client
+    batches = PACING_CLIENTS * sum(len(r) for r in books.values()) // PACING_BATCH
+    ideal = (batches - PACING_RATE) / PACING_RATE
+    each = batches // PACING_CLIENTS
+    print(f"pacing: {PACING_CLIENTS} clients × {each} batches against a Sở taking "
+          f"{PACING_RATE} batches/s (burst {PACING_RATE}); ideal {ideal:.1f} s:")  # fmt: skip
+    print(f"  {'':8} {'seconds':>8} {'ideal/t':>8} {'429s':>6}  learnt paces (batches/s)")
+    for label, make in (("paced", Pacer), ("unpaced", Unpaced)):
+        sim.reset()
+        sim.configure(
+            rate_limit={"requests_per_second": PACING_RATE, "burst": PACING_RATE},
+            max_batch=PACING_BATCH, revoke_old_tokens=False,
+        )  # fmt: skip
+        started = time.perf_counter()
+        paces = asyncio.run(_clients_push(sim.url, make))
+        elapsed = time.perf_counter() - started
+        limited = sim.counters()["requests"]["by_status"].get("429", 0)
+        rates = " ".join(f"{p.rate:5.1f}" if p.rate else "    –" for p in paces)
+        print(f"  {label:8} {elapsed:8.1f} {ideal / elapsed:8.2f} {limited:6d}  {rates}")
+    sim.configure(rate_limit=None, max_batch=100)
+
+
+async def _clients_push(url: str, make: type[Pacer]) -> list[Any]:
+    async def one(gk: float) -> Any:
+        books = gradebooks(gk)
+        async with SoClient(
+            url, max_concurrency=CONCURRENCY, max_batch=PACING_BATCH, pacer=make()
+        ) as client:
+            results = await asyncio.gather(*(client.push(CREDS, k, r) for k, r in books.items()))
+            if any(r.halt is not None for r in results):
+                raise RuntimeError(f"SoClient halted: {[r.halt for r in results if r.halt]}")
+            return client.pacing
+
+    return await asyncio.gather(*(one(6.0 + c) for c in range(PACING_CLIENTS)))
+
+
 def run(quick: bool = False) -> None:
     process = SimulatorProcess(seed=1)
     sim = SimulatorControl(process.url)
@@ -253,6 +318,7 @@ def run(quick: bool = False) -> None:
         concurrency_sweep(sim, copies=4 if quick else 10)
         opaque_model(trials=200 if quick else 1000)
         opaque_isolation(sim, trials=3 if quick else 10)
+        pacing(sim)
     finally:
         sim.close()
         process.stop()
@@ -261,4 +327,16 @@ def run(quick: bool = False) -> None:
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(prog="python -m bench.push_client", description=__doc__)
     parser.add_argument("--quick", action="store_true", help="fewer repetitions")
-    run(quick=parser.parse_args().quick)
+    parser.add_argument("--pacing", action="store_true", help="only the pacing measurement")
+    args = parser.parse_args()
+    if args.pacing:
+        process = SimulatorProcess(seed=1)
+        control = SimulatorControl(process.url)
+        try:
+            control.seed(sample_seed(students_per_class=STUDENTS))
+            pacing(control)
+        finally:
+            control.close()
+            process.stop()
+    else:
+        run(quick=args.quick)

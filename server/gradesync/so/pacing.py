@@ -14,7 +14,8 @@ fetches, reads, batches, first attempts and retries alike):
   Until the first 429 there is no pace at all (a Sở without a limit costs
   nothing). A 429 marks the rate at which the Sở was accepting requests as the
   **ceiling** (the pace, or before any pace the measured rate of accepted
-  answers) and cuts the pace to ``decrease`` × the ceiling; only a request sent
+  answers — since the gate last reopened, over :data:`MEASURE_SECONDS` at most
+  — whichever is lower) and cuts the pace to ``decrease`` × the ceiling; only a request sent
   *after* the last cut can cut again, so one burst of 429s is one signal.
   Accepted answers to requests that had to wait for the pace then raise it:
   linearly back to just under the ceiling within :data:`APPROACH_SECONDS`,
@@ -53,7 +54,7 @@ __all__ = ["BURST_SECONDS", "Pacer", "PacingStats", "Ticket", "retry_after_secon
 
 #: The pace's bucket holds this many seconds' worth of requests (at least one).
 BURST_SECONDS = 0.1
-#: Before the first cut, the accepted rate is measured over this many seconds…
+#: The accepted rate is measured over this many seconds at most…
 MEASURE_SECONDS = 2.0
 #: …and fewer accepted answers than this make it a guess: slow start follows.
 MIN_SAMPLES = 8
@@ -111,8 +112,9 @@ class Pacer:
         self._stamp = clock()
         self._reopens_at = 0.0
         self._cut_at = -float("inf")
-        self._accepted: deque[float] = deque()  # instants of accepted answers, before any cut
+        self._accepted: deque[float] = deque()  # instants of recent accepted answers
         self._first_sent: float | None = None
+        self._opened_at = clock()  # when the gate last reopened (or the pacer started)
         self._slow_start = False
         self.rate_limited = 0
         self.cuts = 0
@@ -131,6 +133,7 @@ class Pacer:
                 if now < self._reopens_at:
                     paced = True
                     await self._sleep(self._reopens_at - now)
+                    self._opened_at = max(self._opened_at, self._reopens_at)
                     continue
                 if self.rate is None:
                     break
@@ -156,26 +159,27 @@ class Pacer:
             if ticket.at > self._cut_at:
                 self._cut(now)
         elif status is not None and status < 500:
-            if self.rate is None:
-                self._accepted.append(now)
-                while self._accepted and self._accepted[0] < now - MEASURE_SECONDS:
-                    self._accepted.popleft()
-            elif ticket.paced:
+            self._accepted.append(now)
+            while self._accepted and self._accepted[0] < now - MEASURE_SECONDS:
+                self._accepted.popleft()
+            if self.rate is not None and ticket.paced:
                 self.rate += self._gain() / self.rate  # paced successes come ``rate`` a second
 
     def _cut(self, now: float) -> None:
+        # The rate the Sở was granting us, measured while the gate was open: when it says
+        # 429 its limit is reached, so that is our share of it — a better ceiling than a
+        # pace the sender may never have reached.
+        start = max(now - MEASURE_SECONDS, self._opened_at, self._first_sent or now)
+        span = now - start
+        recent = sum(1 for t in self._accepted if t >= start)
+        measured = recent / span if span > 0 and recent >= MIN_SAMPLES else None
         if self.rate is None:
-            # No pace yet: start from the rate the Sở was accepting, as measured.
-            since = now - (self._first_sent if self._first_sent is not None else now)
-            span = max(0.5, min(MEASURE_SECONDS, since))
-            recent = sum(1 for t in self._accepted if t >= now - span)
-            base = recent / span
-            self._slow_start = recent < MIN_SAMPLES
-            self._accepted.clear()
+            self._slow_start = measured is None
+            base = measured if measured is not None else 0.0
             self._tokens = 0.0
             self._stamp = now
         else:
-            base = self.rate
+            base = min(self.rate, measured) if measured is not None else self.rate
             self._slow_start = False
         self._ceiling = base if not self._slow_start else math.inf
         self.rate = max(self.min_rate, base * self.decrease)

@@ -12,7 +12,6 @@ that need small limits or a background-parse threshold.
 from __future__ import annotations
 
 import threading
-import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -26,6 +25,7 @@ from gradesync.auth.models import Role
 from gradesync.auth.service import create_token
 from gradesync.core.settings import Settings
 from gradesync.schools.service import add_school
+from tests.fixtures.servers import serve_in_thread
 
 SCHOOL_A = "79000701"
 SCHOOL_B = "79000702"
@@ -56,20 +56,6 @@ class Backend:
     def healthy(self) -> bool:
         with self.client() as c:
             return c.get("/healthz").status_code == 200
-
-
-def _serve(app: Any) -> tuple[uvicorn.Server, threading.Thread, str]:
-    config = uvicorn.Config(app, host="127.0.0.1", port=0, log_config=None, access_log=False)
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            raise RuntimeError("uvicorn did not start")
-        time.sleep(0.02)
-    port = server.servers[0].sockets[0].getsockname()[1]
-    return server, thread, f"http://127.0.0.1:{port}"
 
 
 def seed_principals(app: Any) -> dict[str, str]:
@@ -108,7 +94,7 @@ def start_backend() -> Iterator[Callable[[Settings], Backend]]:
     def start(settings: Settings) -> Backend:
         app = create_app(settings)
         tokens = seed_principals(app)
-        server, thread, url = _serve(app)
+        server, thread, url = serve_in_thread(app)
         running.append((server, thread))
         return Backend(url, app, tokens)
 

@@ -14,7 +14,8 @@ from gradesync.app import create_app
 from gradesync.core.settings import Settings
 from gradesync.live.events import RowEvent
 from gradesync.live.pg import PostgresBus
-from tests.api.conftest import Backend, _serve
+from tests.api.conftest import Backend
+from tests.fixtures.servers import serve_in_thread
 from tests.live.conftest import FIRST_ROW, SHEET, Live, recv, upload_class
 
 REPO = Path(__file__).resolve().parents[2]
@@ -64,7 +65,7 @@ def test_two_api_processes_share_events(
     settings = make_backend_settings(
         database_url=pg_live.backend.app.state.settings.database_url, home=tmp_path / "api2"
     )
-    server, thread, url = _serve(create_app(settings))  # its own bus and listener
+    server, thread, url = serve_in_thread(create_app(settings))  # its own bus and listener
     try:
         second = Live(Backend(url, server.config.app, pg_live.backend.tokens), pg_live.file_id)
         with second.file_ws() as ws:

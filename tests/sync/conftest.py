@@ -31,6 +31,7 @@ from gradesync.auth.service import create_token
 from gradesync.core.settings import Settings
 from gradesync.schools.service import add_school
 from tests.api.workbooks import SheetSpec, Student, build_class_workbook
+from tests.fixtures.servers import serve_in_thread
 from tests.fixtures.simulator import CLIENT_ID, CLIENT_SECRET, SCHOOL_ID, student_id
 
 #: Sync settings for tests: short waits, small leases, quick polling.
@@ -131,20 +132,6 @@ class SyncBackend:
         return self.get(f"/api/files/{file_id}/audit", limit=5000)["entries"]
 
 
-def _serve(app: Any) -> tuple[uvicorn.Server, threading.Thread, str]:
-    config = uvicorn.Config(app, host="127.0.0.1", port=0, log_config=None, access_log=False)
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            raise RuntimeError("uvicorn did not start")
-        time.sleep(0.02)
-    port = server.servers[0].sockets[0].getsockname()[1]
-    return server, thread, f"http://127.0.0.1:{port}"
-
-
 def register(app: Any, client_id: str = CLIENT_ID, secret: str = CLIENT_SECRET) -> dict[str, str]:
     """The simulator's school with its real Sở account, and a token per role."""
     db, box = app.state.db, app.state.secret_box
@@ -180,7 +167,7 @@ def start_sync_backend(
             monkeypatch.setenv(name, value)
         app = create_app(make_backend_settings(so_base_url=so_url or simulator.url))
         tokens = register(app)
-        server, thread, url = _serve(app)
+        server, thread, url = serve_in_thread(app)
         running.append((server, thread))
         return SyncBackend(url, app, tokens)
 

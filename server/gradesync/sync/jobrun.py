@@ -145,8 +145,12 @@ class JobRun:
         the job then waits for the windows to change — the next poll of the Sở's,
         or an admin's — which re-schedules it (:meth:`WindowBook.reschedule`).
         """
-        if halt.opens_at is not None and halt.opens_at > so_now(self.w.client):
-            return to_local(self.w.client, halt.opens_at) + self.w.windows.guard
+        guard = self.w.windows.guard
+        # Still before the opening, or inside the guard band just after it (where our
+        # own pre-check says "not yet" although the Sở's clock is past opens_at and
+        # the window is neither upcoming nor open by our table): due at opening + guard.
+        if halt.opens_at is not None and halt.opens_at + guard > so_now(self.w.client):
+            return to_local(self.w.client, halt.opens_at) + guard
         verdict = await self._verdict(ask=True)  # the Sở disagrees with our table: re-read it
         if verdict.upcoming is not None:
             return self.w.windows.due_at(verdict.upcoming)

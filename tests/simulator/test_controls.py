@@ -124,3 +124,22 @@ def test_concurrent_batches_are_each_judged_and_stored_whole(
     actions = Counter(r["action"] for resp in responses for r in resp.json()["results"])
     assert actions == {"created": 40, "updated": 7 * 40}
     assert sum(r["writes"] for r in simulator.store()) == 8 * 40
+
+
+def test_a_replay_under_the_same_idempotency_key_is_not_a_duplicate(
+    simulator: SimulatorControl, so: httpx.Client
+) -> None:
+    """A sender that died before recording the Sở's answer replays the very request."""
+    body = batch([score(0), score(1)])
+    so.post("/api/v1/grades/batch", json=body, headers={"Idempotency-Key": "k-1"})
+    replay = so.post("/api/v1/grades/batch", json=body, headers={"Idempotency-Key": "k-1"})
+    assert [r["action"] for r in replay.json()["results"]] == ["unchanged", "unchanged"]
+    assert simulator.counters()["duplicate_writes"] == 0
+    # The same data under another key, or none, is a new request re-sending stored data.
+    so.post("/api/v1/grades/batch", json=body, headers={"Idempotency-Key": "k-2"})
+    so.post("/api/v1/grades/batch", json=body)
+    assert simulator.counters()["duplicate_writes"] == 4
+    # A key reused for other content does not launder that content.
+    other = batch([score(0, ck=10), score(1)])
+    so.post("/api/v1/grades/batch", json=other, headers={"Idempotency-Key": "k-1"})
+    assert simulator.counters()["duplicate_writes"] == 5  # score(1) unchanged, acknowledged

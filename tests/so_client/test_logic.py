@@ -286,3 +286,13 @@ def test_retries_give_up_rather_than_wait_past_the_time_budget():
     policy = RetryPolicy(max_elapsed=5)
     result, waits, calls = run_with_retries(policy, [Transient("HTTP 429", 60, rate_limited=True)])
     assert (result.last_error, calls, waits) == ("HTTP 429", 1, [])
+
+
+def test_a_batch_key_depends_on_the_batch_content_only() -> None:
+    from gradesync.so.client import batch_key
+
+    body = {"school_id": "79000701", "records": [{"student_id": "7912345678", "gk": 8.5}]}
+    same = {"records": [{"gk": 8.5, "student_id": "7912345678"}], "school_id": "79000701"}
+    other = {"school_id": "79000701", "records": [{"student_id": "7912345678", "gk": 9}]}
+    assert batch_key(body) == batch_key(same)
+    assert batch_key(body) != batch_key(other)

@@ -20,7 +20,8 @@ Conditions that stop a call are reported, not hidden:
 
 from __future__ import annotations
 
-import uuid
+import hashlib
+import json
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -170,9 +171,7 @@ class SoClient:
         async def send(indices: list[int]) -> BatchVerdict:
             batch = [records[i] for i in indices]
             body = {**head, "records": batch}
-            # One key per batch, kept across its retries: a Sở that dedups by it may
-            # answer a replay with the first answer; a new batch is a new request.
-            headers = {"Idempotency-Key": uuid.uuid4().hex}
+            headers = {"Idempotency-Key": batch_key(body)}
 
             async def attempt() -> BatchVerdict:
                 reply = await self._exchange(
@@ -364,3 +363,15 @@ class _Halt(Exception):
     def __init__(self, halt: Halt | RecordError) -> None:
         super().__init__(type(halt).__name__)
         self.halt = halt
+
+
+def batch_key(body: dict[str, Any]) -> str:
+    """The ``Idempotency-Key`` of a batch: a digest of its content.
+
+    The same batch gets the same key on every retry and in every process, so a
+    worker that re-sends a batch after its predecessor died between the Sở's
+    answer and our commit is recognisably replaying it; a batch with other
+    content is another request.
+    """
+    canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(canonical.encode()).hexdigest()[:32]

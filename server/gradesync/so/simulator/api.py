@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
 import json
 from typing import Annotated, Any
 
@@ -118,9 +119,14 @@ async def grades_batch(request: Request, sim: Sim, school: School) -> Any:
         body = json.loads(await request.body())
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise bad_request("Thân yêu cầu không phải JSON hợp lệ.") from exc
+    key = request.headers.get("idempotency-key")
+    digest = hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()
+    replay = key is not None and sim.replay_keys.get(key) == digest
     # From here to the response nothing awaits: the batch is judged and stored
     # without interleaving with another request.
-    outcome = write_batch(sim, school, body)
+    outcome = write_batch(sim, school, body, replay=replay)
+    if key is not None:
+        sim.replay_keys.setdefault(key, digest)
     if outcome.acknowledged:
         keys = outcome.acknowledged
         on_delivered(request.scope, lambda: sim.undelivered.difference_update(keys))

@@ -39,7 +39,10 @@ def book_of(sim: Simulator, token_school: str, params: dict[str, Any]) -> tuple[
     return book, info
 
 
-def write_batch(sim: Simulator, token_school: str, body: Any) -> BatchOutcome:
+def write_batch(
+    sim: Simulator, token_school: str, body: Any, *, replay: bool = False
+) -> BatchOutcome:
+    """Judge and store one batch; ``replay``: the same body under the same Idempotency-Key."""
     if not isinstance(body, dict) or not isinstance(body.get("records"), list):
         raise bad_request("Thân yêu cầu phải là JSON có danh sách records.")
     records: list[Any] = body["records"]
@@ -83,7 +86,7 @@ def write_batch(sim: Simulator, token_school: str, body: Any) -> BatchOutcome:
         return BatchOutcome(422, {"error": "VALIDATION_FAILED", "message": OPAQUE_MESSAGE})
 
     good = [(i, c) for i, c in enumerate(checked) if not isinstance(c, RecordError)]
-    actions = _store(sim, book, [(sid, canonical(rec)) for _, (sid, rec) in good])
+    actions = _store(sim, book, [(sid, canonical(rec)) for _, (sid, rec) in good], replay)
     action_of = dict(zip((i for i, _ in good), actions, strict=True))
     results: list[dict[str, Any]] = []
     for i, outcome in enumerate(checked):
@@ -106,8 +109,16 @@ def write_batch(sim: Simulator, token_school: str, body: Any) -> BatchOutcome:
     return BatchOutcome(200, {"results": results}, acknowledged)
 
 
-def _store(sim: Simulator, book: BookKey, rows: list[tuple[str, str]]) -> list[str]:
-    """Upsert ``rows``; the action of each, in order (a later row sees an earlier one)."""
+def _store(
+    sim: Simulator, book: BookKey, rows: list[tuple[str, str]], replay: bool = False
+) -> list[str]:
+    """Upsert ``rows``; the action of each, in order (a later row sees an earlier one).
+
+    An unchanged row counts as a duplicate write when its storing was already
+    acknowledged to the client — unless this request replays, under its
+    Idempotency-Key, the very request that stored it (its sender may never have
+    seen that answer, e.g. it died before recording it).
+    """
     stored = sim.store.existing(book, (sid for sid, _ in rows))
     actions: list[str] = []
     for sid, payload in rows:
@@ -118,7 +129,7 @@ def _store(sim: Simulator, book: BookKey, rows: list[tuple[str, str]]) -> list[s
             action = "updated"
         else:
             action = "unchanged"
-            if (book, sid) not in sim.undelivered:
+            if not replay and (book, sid) not in sim.undelivered:
                 sim.counters.duplicate_writes += 1
         stored[sid] = payload
         sim.undelivered.add((book, sid))

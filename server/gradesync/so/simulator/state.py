@@ -82,6 +82,9 @@ class Simulator:
         # Keys stored by a response that has not (yet) been delivered: a resend of
         # the same data is then a legitimate replay, not a duplicate write.
         self.undelivered: set[tuple[BookKey, str]] = set()
+        # Idempotency-Key -> digest of the body first sent with it: the same body
+        # under the same key is a replay of that request, never a duplicate write.
+        self.replay_keys: dict[str, str] = {}
         self.faults = FaultPicker(self.config.seed)
         self.bucket = TokenBucket(self.config.rate_limit) if self.config.rate_limit else None
 
@@ -117,6 +120,7 @@ class Simulator:
         self.locks = Locks()
         self.counters = Counters()
         self.undelivered.clear()
+        self.replay_keys.clear()
         if config:
             self.config = SimConfig(seed=self.config.seed)
         if roster:

@@ -168,3 +168,32 @@ def test_pages_fit_a_phone_and_work_from_the_keyboard(
     overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
     assert overflow <= 0
     shot(page, "file-phone", docs=True)
+
+
+def test_a_file_read_in_the_background_shows_its_rows_when_reading_ends(
+    make_site: Callable[..., Site], new_context: Callable[..., BrowserContext], tmp_path: Path
+) -> None:
+    """Big uploads are answered at once with status PARSING; the page waits, then shows them."""
+    site = make_site(inline_parse_max_bytes=0)  # every upload is read in the background
+    page = new_context(site).new_page()
+    sign_in(page, site.tokens["staff"])
+    statuses: list[str] = []  # the file page's status each time the browser loaded it
+    page.on(
+        "response",
+        lambda r: re.search(r"/files/[0-9a-f-]{36}$", r.url)
+        and statuses.append(re.search(r'data-status="(\w+)"', r.text()).group(1)),
+    )
+    # A big lookup sheet beside the grades: reading takes long enough to be seen.
+    book = load_workbook(io.BytesIO(dirty_workbook()))
+    lookup = book.create_sheet("DanhMuc")
+    for i in range(30_000):
+        lookup.append([f"Mục {i}", i, i * 0.5, "ghi chú"])
+    path = tmp_path / "BangDiem_6A1_Toan.xlsx"
+    book.save(path)
+    page.goto("/files")
+    page.get_by_label(re.compile("Chọn tệp sổ điểm")).set_input_files(path)
+    page.get_by_role("button", name="Tải lên và kiểm tra").click()
+    expect(page.locator("#rows tbody tr")).to_have_count(len(student_ids()), timeout=60_000)
+    assert statuses[0] == "PARSING" and statuses[-1] != "PARSING", statuses
+    expect(page.locator("#parsing")).to_have_count(0)
+    expect(page.locator("#rows tr.bad")).to_have_count(len(PLANTED))

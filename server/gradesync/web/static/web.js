@@ -93,7 +93,22 @@
   }
 
   // -- one file: live rows, counts, jobs; push without a reload -----------------------------------
+  // A big upload is read in the background: poll this page until its status
+  // changes, then show the result (the rows exist only once reading is done).
+  function awaitParsing(root) {
+    const timer = setInterval(async () => {
+      try {
+        const r = await fetch(location.href, { credentials: "same-origin" });
+        if (r.ok && !(await r.text()).includes('data-status="PARSING"')) {
+          clearInterval(timer);
+          location.reload();
+        }
+      } catch (_) { /* the server may be restarting: try again at the next tick */ }
+    }, 2000);
+  }
+
   function setUpFile(root) {
+    if (root.dataset.status === "PARSING") awaitParsing(root);
     const L = JSON.parse($("#labels").textContent);
     const red = new Set(L.red);
     const rows = new Map($$("#rows tbody tr").map((tr) => [tr.dataset.key, tr]));

@@ -114,13 +114,24 @@ def schedule_waiting(
     if due_at is None:
         return []
     c = jobs.c
-    result = session.execute(
-        update(jobs)
-        .where(c.state == JobState.SCHEDULED, c.school_year == school_year, c.semester == semester)
-        .values(due_at=due_at)
-        .returning(c.id)
-    )
-    return list(result.scalars())
+    # Only jobs whose due time changes, locked in active-key order, the order pushes
+    # lock them in: many pushes refresh the windows at once, and an UPDATE locking
+    # the whole term in scan order deadlocked against them on PostgreSQL.
+    ids = session.scalars(
+        select(c.id)
+        .where(
+            c.state == JobState.SCHEDULED,
+            c.school_year == school_year,
+            c.semester == semester,
+            c.due_at.is_distinct_from(due_at),
+        )
+        .order_by(c.active_key)
+        .with_for_update()
+    ).all()
+    if not ids:
+        return []
+    session.execute(update(jobs).where(c.id.in_(ids)).values(due_at=due_at))
+    return list(ids)
 
 
 def block_school(session: Session, school_id: str, message: str, now: dt.datetime) -> None:

@@ -15,14 +15,18 @@ One code path for both engines:
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
+import functools
+import random
+import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, ParamSpec, TypeVar
 
 from sqlalchemy import JSON, DateTime, Engine, create_engine, event
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Session
 
@@ -122,3 +126,36 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+
+_P = ParamSpec("_P")
+_T = TypeVar("_T")
+#: PostgreSQL's "try the transaction again" answers: deadlock_detected, serialization_failure.
+_CONFLICT_SQLSTATES = frozenset({"40P01", "40001"})
+
+
+def is_conflict(exc: BaseException) -> bool:
+    """Whether ``exc`` is the database asking for the whole transaction to be retried."""
+    return getattr(getattr(exc, "orig", None), "sqlstate", None) in _CONFLICT_SQLSTATES
+
+
+def retry_conflicts(fn: Callable[_P, _T], attempts: int = 3) -> Callable[_P, _T]:
+    """Run ``fn`` — one whole unit of work that opens and commits its own transaction —
+    again when PostgreSQL aborts it as a deadlock victim or a serialization failure.
+
+    Under many concurrent writers a deadlock is a normal answer, not a bug of the
+    request: the transaction was rolled back, so running the unit again is safe.
+    """
+
+    @functools.wraps(fn)
+    def run(*args: _P.args, **kwargs: _P.kwargs) -> _T:
+        for attempt in range(1, attempts + 1):
+            try:
+                return fn(*args, **kwargs)
+            except DBAPIError as exc:
+                if attempt == attempts or not is_conflict(exc):
+                    raise
+                time.sleep(0.02 * attempt * (1 + random.random()))  # let the winner finish
+        raise AssertionError("unreachable")
+
+    return run

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from gradesync.auth.service import Principal
-from gradesync.core.db import Database, utcnow
+from gradesync.core.db import Database, retry_conflicts, utcnow
 from gradesync.core.errors import ApiError
 from gradesync.files import repository as files_repository
 from gradesync.files.models import FileStatus, GradebookRecord, SyncState
@@ -167,6 +167,7 @@ class Pusher:
             )
         return verdict
 
+    @retry_conflicts
     def _create_jobs(
         self,
         school_id: str,

@@ -24,7 +24,7 @@ from enum import StrEnum
 from sqlalchemy.orm import Session
 
 from gradesync.core.crypto import SecretBox
-from gradesync.core.db import Database, utcnow
+from gradesync.core.db import Database, retry_conflicts, utcnow
 from gradesync.so import SoCallFailed, SoClient
 from gradesync.sync import repository
 from gradesync.sync.gateway import credentials, so_now, to_local
@@ -160,6 +160,7 @@ class WindowBook:
         ]
         await asyncio.to_thread(self._store, school_year, semester, values)
 
+    @retry_conflicts
     def _store(self, school_year: str, semester: str, values: list[dict[str, object]]) -> None:
         with self.db.write_session() as session:
             kept = {v["id"] for v in values}
@@ -211,6 +212,7 @@ class WindowBook:
             self.reschedule(*term)
         return window
 
+    @retry_conflicts
     def reschedule(self, school_year: str, semester: str) -> list[str]:
         """Give the term's SCHEDULED jobs the due time the windows now imply (none known:
         they keep theirs; see :func:`repository.schedule_waiting`)."""

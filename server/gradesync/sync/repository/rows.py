@@ -84,24 +84,18 @@ def row_brief(session: Session, row_ids: Sequence[int]) -> list[Any]:
     return list(session.execute(query))
 
 
+def _sendable_columns() -> list[Any]:
+    """What sending and settling a row needs (one list for both queries below)."""
+    c = rows.c
+    return [c.id, c.file_id, c.sheet, c.row, c.student_id, c.sync_state, c.sync_errors,
+            c.payload, c.payload_hash, c.attempts, c.next_attempt_at, c.superseded_at]  # fmt: skip
+
+
 def job_rows(session: Session, job_id: str, states: Iterable[str]) -> list[Any]:
     """A job's rows in ``states``, with everything needed to send and settle them."""
     c = rows.c
     query = (
-        select(
-            c.id,
-            c.file_id,
-            c.sheet,
-            c.row,
-            c.student_id,
-            c.sync_state,
-            c.sync_errors,
-            c.payload,
-            c.payload_hash,
-            c.attempts,
-            c.next_attempt_at,
-            c.superseded_at,
-        )
+        select(*_sendable_columns())
         .where(c.job_id == job_id, c.sync_state.in_(list(states)))
         .order_by(c.sheet, c.row)
     )
@@ -114,21 +108,7 @@ def pending_rows_of(session: Session, job_ids: Sequence[str]) -> list[Any]:
         return []
     c = rows.c
     query = (
-        select(
-            c.id,
-            c.job_id,
-            c.file_id,
-            c.sheet,
-            c.row,
-            c.student_id,
-            c.sync_state,
-            c.sync_errors,
-            c.payload,
-            c.payload_hash,
-            c.attempts,
-            c.next_attempt_at,
-            c.superseded_at,
-        )
+        select(*_sendable_columns(), c.job_id)
         .where(c.job_id.in_(list(job_ids)), c.sync_state.in_(ROW_PENDING))
         .order_by(c.job_id, c.sheet, c.row)
     )

@@ -53,7 +53,7 @@ class Settings(BaseSettings):
     ws_per_message_deflate: bool = Field(
         True,
         description="Compress websocket messages (permessage-deflate). On: snapshots travel "
-        "~10× smaller to schools on slow links. Off: about a third of the server CPU for "
+        "~10× smaller to schools on slow links. Off: about two thirds less server CPU for "
         "live streams to very many watchers (see bench/ws_fanout.py).",
     )
 

@@ -12,7 +12,7 @@ from starlette.concurrency import run_in_threadpool
 from gradesync.web.api import Api, ApiProblem
 from gradesync.web.progress import Curve, chart_points, province_totals, synced_curve
 from gradesync.web.render import flash, page
-from gradesync.web.session import AdminUser, StaffUser
+from gradesync.web.session import AdminUser, StaffUser, WebUser
 from gradesync.web.windows import side_by_side, term_window, window_body
 
 router = APIRouter(include_in_schema=False)
@@ -40,17 +40,8 @@ async def create_window(
     opens_at: Annotated[str, Form()],
     closes_at: Annotated[str, Form()],
 ) -> Response:
-    redirect = RedirectResponse("/admin/windows", status_code=303)
-    try:
-        body = window_body(school_year, semester, opens_at, closes_at)
-        await Api(request.app, user.token).post("/api/windows", body)
-    except ValueError:
-        flash(redirect, "Giờ mở và giờ đóng phải có đủ ngày và giờ.", "error")
-    except ApiProblem as problem:
-        flash(redirect, f"Chưa lưu được đợt mở cổng: {problem.message}", "error")
-    else:
-        flash(redirect, f"Đã đặt đợt mở cổng {body['semester']} {body['school_year']}.")
-    return redirect
+    form = (school_year, semester, opens_at, closes_at)
+    return await _save_window(request, user, "POST", "/api/windows", form, ("lưu", "đặt"))
 
 
 @router.get("/admin/windows/{window_id}")
@@ -72,18 +63,31 @@ async def edit_window(
     opens_at: Annotated[str, Form()],
     closes_at: Annotated[str, Form()],
 ) -> Response:
+    form = (school_year, semester, opens_at, closes_at)
+    path = f"/api/windows/{window_id}"
+    return await _save_window(request, user, "PUT", path, form, ("sửa", "sửa"))
+
+
+async def _save_window(
+    request: Request,
+    user: WebUser,
+    method: str,
+    path: str,
+    form: tuple[str, str, str, str],
+    verbs: tuple[str, str],
+) -> Response:
+    """Send a window form to the API; back to the list with what happened."""
+    failed, done = verbs
     redirect = RedirectResponse("/admin/windows", status_code=303)
     try:
-        body = window_body(school_year, semester, opens_at, closes_at)
-        await Api(request.app, user.token).request("PUT", f"/api/windows/{window_id}", json=body)
+        body = window_body(*form)
+        await Api(request.app, user.token).request(method, path, json=body)
     except ValueError:
         flash(redirect, "Giờ mở và giờ đóng phải có đủ ngày và giờ.", "error")
     except ApiProblem as problem:
-        if problem.code == "METHOD_NOT_ALLOWED":
-            problem.message = "máy chủ này chưa cho sửa đợt mở cổng; hãy đặt một đợt mới."
-        flash(redirect, f"Chưa sửa được đợt mở cổng: {problem.message}", "error")
+        flash(redirect, f"Chưa {failed} được đợt mở cổng: {problem.message}", "error")
     else:
-        flash(redirect, f"Đã sửa đợt mở cổng {body['semester']} {body['school_year']}.")
+        flash(redirect, f"Đã {done} đợt mở cổng {body['semester']} {body['school_year']}.")
     return redirect
 
 

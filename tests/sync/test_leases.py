@@ -162,3 +162,34 @@ def test_a_frozen_worker_resumes_fenced_after_another_finished_its_job(
         if e["kind"] == "job" and e["to_state"] != "DONE" and e["cause"] != "STALE_WORKER_FENCED"
     ]
     assert last_job_change[-1]["to_state"] == "RUNNING"  # claims only; no stale release
+
+
+def test_a_worker_killed_after_the_so_answered_is_not_followed_by_a_second_write(
+    start_sync_backend: Callable[..., SyncBackend],
+    simulator: SimulatorControl,
+    spawn_worker: Callable[[], subprocess.Popen[bytes]],
+) -> None:
+    backend = start_sync_backend(**NO_EMBEDDED)
+    # The batch is stored and answered; the run's read-back then hangs, so the
+    # worker dies knowing the Sở's answer but before writing it down.
+    simulator.configure(fault_paths=["/api/v1/grades"], faults={"slow": 1.0, "slow_seconds": 30})
+    file_id = backend.upload(class_book(6))
+    backend.push(file_id)
+    first = spawn_worker()
+    wait_for(lambda: simulator.counters()["batches"] >= 1)
+    wait_for(lambda: simulator.counters()["requests"]["total"] >= 3)  # token, batch, read-back
+
+    first.kill()
+    first.wait()
+    assert {r["sync"] for r in backend.rows(file_id)} == {"SENDING"}  # the answer was lost
+    simulator.configure(faults={"slow": 0.0})
+    spawn_worker()
+    (job,) = backend.wait_settled(file_id, timeout=40)
+
+    assert job["state"] == "DONE"
+    assert {r["sync"] for r in backend.rows(file_id)} == {"SYNCED"}
+    confirmed = [e for e in backend.audit(file_id) if e["cause"] == "STORED_CONFIRMED"]
+    assert len(confirmed) == 6  # settled from the read-back, not sent again
+    counters = simulator.counters()
+    assert counters["batches"] == 1
+    assert counters["duplicate_writes"] == 0

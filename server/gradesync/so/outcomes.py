@@ -30,7 +30,9 @@ from gradesync.so.pacing import retry_after_seconds
 from gradesync.so.schemas import GradebookKey, MalformedReply, field, parse_datetime
 from gradesync.so.transport import Reply
 
-Action = Literal["created", "updated", "unchanged"]
+#: "confirmed": not sent now — a read-back showed the Sở already holds it (an earlier
+#: run's answer was lost)
+Action = Literal["created", "updated", "unchanged", "confirmed"]
 _ACTIONS: frozenset[str] = frozenset({"created", "updated", "unchanged"})
 
 

@@ -24,6 +24,7 @@ from gradesync.so import (
     NotAttempted,
     SchoolCredentials,
     SoCallFailed,
+    Stored,
     Window,
     WindowClosed,
 )
@@ -34,6 +35,7 @@ from gradesync.sync.conclusion import Report, conclude
 from gradesync.sync.events import publish
 from gradesync.sync.gateway import credentials, so_now, to_local
 from gradesync.sync.models import JobState, SyncWindow
+from gradesync.sync.reconcile import compare
 from gradesync.sync.results import halt_of, settle_rows
 from gradesync.sync.steps import Fenced
 from gradesync.sync.windows import Verdict
@@ -120,23 +122,48 @@ class JobRun:
         job = self.job
         term = Window(window.id, job.school_year, job.semester, window.opens_at, window.closes_at)
         shortened = self.w.shortened(term)
+        result_halt: Any = None
         try:
             creds = await self._creds()
-            payloads = [r.payload for r in rows]
-            result, _ = await self.w.send(job, creds, payloads, shortened)
+            confirmed = await self._confirmed_in_doubt(creds, rows)
+            unsent = [r for r in rows if r.id not in confirmed]
+            sent: dict[int, Any] = {}
+            if unsent:
+                result, _ = await self.w.send(job, creds, [r.payload for r in unsent], shortened)
+                sent, result_halt = dict(zip((r.id for r in unsent), result.outcomes)), result.halt
+            outcomes: list[Any] = [confirmed.get(r.id) or sent[r.id] for r in rows]
         except (UnknownSchoolError, ValueError) as exc:
             # No such school or undecryptable credentials: a configuration problem.
-            halt = ConfigurationError("CREDENTIALS", 0, str(exc))
-            outcomes: list[Any] = [NotAttempted(halt)] * len(rows)
-            result_halt: Any = halt
-        else:
-            outcomes, result_halt = result.outcomes, result.halt
+            result_halt = ConfigurationError("CREDENTIALS", 0, str(exc))
+            outcomes = [NotAttempted(result_halt)] * len(rows)
         report.settlement = settle_rows(job.id, rows, outcomes, self.w.settings, utcnow())
         report.halt = halt_of(outcomes, result_halt)
         if isinstance(report.halt, WindowClosed):
             # Our client stops itself near the close, naming the shortened window.
             closing = report.halt.closes_at == shortened.closes_at
             report.retry_at = await self._next_opening(report.halt, closing=closing)
+
+    async def _confirmed_in_doubt(self, creds: SchoolCredentials, rows: list[Any]) -> dict:
+        """Rows an earlier run sent but never recorded, that the Sở already holds as sent.
+
+        A row still ``SENDING`` when prepared was in flight when its run died
+        (killed, or its lease lost): the Sở may have stored it and answered, and
+        only the answer was lost. Sending it again would be a duplicate write, so
+        the gradebook is read back first and every such row the Sở holds with
+        exactly our values is settled as stored (``Stored("confirmed")``). If the
+        read-back fails, they are simply sent again: an upsert of the same data.
+        """
+        in_doubt = [r for r in rows if r.sync_state == SyncState.SENDING]
+        if not in_doubt:
+            return {}
+        job = self.job
+        key = GradebookKey(job.school_year, job.semester, job.class_name, job.subject_code)
+        try:
+            held = await self.w.client.read_back(creds, key)
+        except SoCallFailed:
+            return {}
+        differing = {m.row_id for m in compare(in_doubt, held)}
+        return {r.id: Stored("confirmed") for r in in_doubt if r.id not in differing}
 
     async def _next_opening(self, halt: WindowClosed, *, closing: bool) -> Any:
         """When, on our clock, a job stopped by WINDOW_CLOSED should try again.

@@ -180,8 +180,10 @@ def test_a_file_read_in_the_background_shows_its_rows_when_reading_ends(
     statuses: list[str] = []  # the file page's status each time the browser loaded it
     page.on(
         "response",
-        lambda r: re.search(r"/files/[0-9a-f-]{36}$", r.url)
-        and statuses.append(re.search(r'data-status="(\w+)"', r.text()).group(1)),
+        lambda r: (
+            re.search(r"/files/[0-9a-f-]{36}$", r.url)
+            and statuses.append(re.search(r'data-status="(\w+)"', r.text()).group(1))
+        ),
     )
     # A big lookup sheet beside the grades: reading takes long enough to be seen.
     book = load_workbook(io.BytesIO(dirty_workbook()))

@@ -130,7 +130,8 @@ class JobRun:
             sent: dict[int, Any] = {}
             if unsent:
                 result, _ = await self.w.send(job, creds, [r.payload for r in unsent], shortened)
-                sent, result_halt = dict(zip((r.id for r in unsent), result.outcomes)), result.halt
+                sent = {r.id: o for r, o in zip(unsent, result.outcomes, strict=True)}
+                result_halt = result.halt
             outcomes: list[Any] = [confirmed.get(r.id) or sent[r.id] for r in rows]
         except (UnknownSchoolError, ValueError) as exc:
             # No such school or undecryptable credentials: a configuration problem.

@@ -42,6 +42,7 @@ CLOCK_OFFSET = -47.0  # the Sở's clock is behind ours
 WINDOW_IN = 15.0  # seconds (Sở clock) from set-up to the window's opening
 CHAOS_AFTER_OPENING = 40.0  # seconds of kills and presses once the window is open
 SETTLE_TIMEOUT = 90.0
+MIN_KILLS = 3  # on a loaded machine restarts are slow: the chaos goes on until this many
 
 
 class Chaos:
@@ -152,6 +153,9 @@ def test_soak_every_valid_row_reaches_the_so_exactly_once(
         deployment.upload_all()
         chaos.start()
         time.sleep(max(0.0, window_opens + CHAOS_AFTER_OPENING - time.monotonic()))
+        deadline = time.monotonic() + 60
+        while chaos.kills < MIN_KILLS and time.monotonic() < deadline:
+            time.sleep(0.2)
         chaos.finish()
         cluster = deployment.cluster
         if cluster.server is None or cluster.server.proc.poll() is not None:
@@ -169,7 +173,7 @@ def test_soak_every_valid_row_reaches_the_so_exactly_once(
         assert counters["duplicate_writes"] == 0, report
         assert chaos.unexpected == [], report
         # The chaos really happened (else the assertions above prove little).
-        assert chaos.kills >= 3 and chaos.presses >= 20, report
+        assert chaos.kills >= MIN_KILLS and chaos.presses >= 20, report
     finally:
         chaos.finish()
         deployment.close()

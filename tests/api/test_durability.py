@@ -35,8 +35,8 @@ class ServerProcess:
         self.proc = subprocess.Popen(
             [*GRADESYNC, "serve", "--port", "0"],
             env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
             text=True,
         )
         self.log: list[str] = []
@@ -44,10 +44,10 @@ class ServerProcess:
         self.url = ""
 
         def pump() -> None:
-            assert self.proc.stderr is not None
-            for line in self.proc.stderr:
+            assert self.proc.stdout is not None
+            for line in self.proc.stdout:
                 self.log.append(line)
-                m = re.search(r"Uvicorn running on (http://\S+)", line)
+                m = re.match(r"gradesync listening on (http://\S+)$", line)
                 if m:
                     self.url = m.group(1)
                     found.set()

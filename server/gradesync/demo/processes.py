@@ -179,6 +179,7 @@ def run_command(args: list[str], *, env: dict[str, str], stdin: str | None = Non
     return done.stdout
 
 
-SIMULATOR_ANNOUNCE = re.compile(r"listening on (http://\S+)")
-# uvicorn's own start-up line; `gradesync serve --port 0` prints nothing else with the port.
-SERVER_ANNOUNCE = re.compile(r"Uvicorn running on (http://[\d.]+:\d+)")
+# Whole lines only (up to the newline): the log may be read while a line is half written.
+SIMULATOR_ANNOUNCE = re.compile(r"^gradesync simulator listening on (http://\S+)\n", re.MULTILINE)
+# `gradesync serve` prints this once the app has started and listens (gradesync.core.serve).
+SERVER_ANNOUNCE = re.compile(r"^gradesync listening on (http://\S+)\n", re.MULTILINE)

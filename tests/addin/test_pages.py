@@ -1,11 +1,12 @@
 """The add-in's public files: the manifest, the task pane in a real browser, static files, JS tests.
 
 The manifest is checked against the rules of the Office add-in manifest
-schema that matter here (no XSD or online validator is reachable offline:
-see the README): namespaces and ``xsi:type``\\s, the element order of
-``OfficeApp``, every ``resid`` resolving to a resource of the right kind,
-short strings ≤ 125 and long strings ≤ 250 characters, a GUID id, a
-four-part version, and every URL under the server's base URL.
+schema that matter here, everywhere (the check against Microsoft's XSDs,
+``test_manifest_xsd.py``, needs them on disk: see the README): namespaces and
+``xsi:type``\\s, the element order of ``OfficeApp``, every ``resid`` resolving
+to a resource of the right kind (no XSD can say that), short strings ≤ 125
+and long strings ≤ 250 characters, a GUID id, a four-part version, and every
+URL under the server's base URL.
 """
 
 from __future__ import annotations

@@ -10,6 +10,8 @@ The ribbon tab "Sở GD&ĐT" has "Kiểm tra", "Gửi lên Sở" and "Cập nh�
 thái" (functions of ``commands.html``, run without opening anything) and
 "Bảng trạng thái" (opens the task pane).
 
+Checked against Microsoft's manifest XSDs by :mod:`gradesync.addin.manifest_check`.
+
 Public API: :func:`render_manifest`, :func:`addin_id`.
 """
 

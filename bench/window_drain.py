@@ -35,12 +35,13 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import os
 import statistics
 import tempfile
 import time
 import uuid
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -112,6 +113,15 @@ class Result:
     from_first_write: float  # drain measured from the first stored record
     finishes: list[float]  # per school, seconds after the opening
     rate_limited: int  # 429s the Sở answered
+    cpu: dict[str, float]  # CPU seconds per process kind from the opening to the last record
+
+    def cpu_line(self) -> str:
+        """Where the CPU went: seconds per process kind, and all of it against the cores."""
+        total = sum(self.cpu.values())
+        parts = ", ".join(f"{k} {v:.1f}" for k, v in self.cpu.items())
+        cores = os.cpu_count() or 1
+        return (f"CPU s in the drain: {parts}; total {total:.1f} = "
+                f"{total / (self.drain * cores):.0%} of {cores} cores")  # fmt: skip
 
     def row(self) -> str:
         f = sorted(self.finishes) or [float("nan")]
@@ -183,14 +193,18 @@ def drain(
             json={"rate_limit": {"requests_per_second": rps, "burst": max(1, round(rps))}},
         ).raise_for_status()
         n = n_schools * len(CLASSES) * len(SUBJECTS) * STUDENTS
+        meter = CpuMeter(_processes(cluster, simulator.pid, database_url))
+        time.sleep(max(0.0, open_mono - time.monotonic()))
+        meter.start()
         first, done = _watch(so, n, open_mono, timeout=n / rate * 4 + 120)
+        cpu = meter.stop()
         finishes = _finish_times(api, jobs, opens_at)
         limited = so.get("/_sim/counters").json()["requests"]["by_status"].get("429", 0)
         burst = max(1, round(rps))
         ideal = max(0, n / STUDENTS - burst) / rps
         api.close()
         return Result(label, n_schools, n, ideal, done - open_mono, done - first,
-                      finishes, limited)  # fmt: skip
+                      finishes, limited, cpu)  # fmt: skip
     except Exception:
         _print_log_tails(home)
         raise
@@ -198,6 +212,63 @@ def drain(
         cluster.stop()
         simulator.stop()
         so.close()
+
+
+class CpuMeter:
+    """CPU seconds (user + system, from ``/proc/<pid>/stat``) of the processes of a run.
+
+    ``kinds()`` names the pids of each kind (server, workers, simulator, the
+    database's backends); it is asked again at the end so that a backend that
+    connected during the drain counts from zero.
+    """
+
+    def __init__(self, kinds: Callable[[], dict[str, list[int]]]) -> None:
+        self.kinds = kinds
+        self._at: dict[int, float] = {}
+
+    def start(self) -> None:
+        self._at = {p: _cpu_of(p) for pids in self.kinds().values() for p in pids}
+
+    def stop(self) -> dict[str, float]:
+        return {
+            kind: sum(max(0.0, _cpu_of(p) - self._at.get(p, 0.0)) for p in pids)
+            for kind, pids in self.kinds().items()
+        }
+
+
+def _cpu_of(pid: int) -> float:
+    """utime + stime of ``pid`` in seconds (0 when it is gone or unreadable)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return 0.0
+    fields = stat.rsplit(")", 1)[1].split()  # after "(comm)", which may hold spaces
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _processes(
+    cluster: Cluster, simulator: int, database_url: str | None
+) -> Callable[[], dict[str, list[int]]]:
+    def kinds() -> dict[str, list[int]]:
+        out = {
+            "server": [cluster.server.pid] if cluster.server else [],
+            "workers": [w.proc.pid for w in cluster.workers],
+            "simulator": [simulator],
+            "bench": [os.getpid()],
+        }
+        if database_url is not None:
+            import psycopg
+
+            name = database_url.rsplit("/", 1)[1]
+            with psycopg.connect(dbname="postgres", autocommit=True, **PG) as c:
+                rows = c.execute(
+                    "SELECT pid FROM pg_stat_activity WHERE datname = %s AND pid <> "
+                    "pg_backend_pid()", (name,),
+                ).fetchall()  # fmt: skip
+            out["postgres"] = [r[0] for r in rows]
+        return out
+
+    return kinds
 
 
 def _print_log_tails(home: Path, lines: int = 15) -> None:
@@ -327,7 +398,7 @@ def measure(
                     drain(label, Path(tmp) / label, n_schools=n_schools, rate=rate,
                           database_url=url, workers=workers, engine=engine)
                 )  # fmt: skip
-                print(f"  {results[-1].row()}", flush=True)
+                print(f"  {results[-1].row()}\n  {results[-1].cpu_line()}", flush=True)
     print(HEADER)
     for result in results:
         print(result.row(), flush=True)

@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 
 from gradesync.core.crypto import SecretBox
 from gradesync.core.db import Database, utcnow
-from gradesync.live.events import Event
+from gradesync.live.events import Event, RowEvent
 from gradesync.schools.service import UnknownSchoolError, so_credentials
 from gradesync.so import SchoolCredentials
 from gradesync.sync import repository
@@ -90,17 +90,17 @@ def claim_jobs(
             audit.append(job_audit(r, JobState.RUNNING, cause, message, now, r.state))
         repository.add_audit(session, audit)
         claimed = [Claimed(Claim(r.id, leased[r.id].fence), leased[r.id]) for r in locked]
-        changed_rows: list[int] = []
+        changed: dict[int, RowEvent] = {}
         if judge is not None and box is not None and claimed:
-            changed_rows = _prepare_open(session, claimed, judge, box, now)
-        events = collect_events(session, [c.job.id for c in claimed], changed_rows)
+            changed = _prepare_open(session, claimed, judge, box, now)
+        events = collect_events(session, [c.job.id for c in claimed], [], known=changed)
         session.commit()
     return claimed, events
 
 
 def _prepare_open(
     session: Session, claimed: list[Claimed], judge: Judge, box: SecretBox, now: dt.datetime
-) -> list[int]:
+) -> dict[int, RowEvent]:
     terms: dict[tuple[str, str], SyncWindow | None] = {}
     accounts: dict[str, SchoolCredentials | Exception] = {}
     ready = []

@@ -21,6 +21,7 @@ requeued with a backoff, and after ``MAX_CRASHES`` in a row it is ``DEAD``
 from __future__ import annotations
 
 import datetime as dt
+from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -32,6 +33,7 @@ from gradesync.live.events import Event
 from gradesync.so import ConfigurationError, Halt, WindowClosed
 from gradesync.so.messages import VN
 from gradesync.sync import repository
+from gradesync.sync.events import row_event
 from gradesync.sync.models import JobState
 from gradesync.sync.reconcile import compare, flag_mismatches
 from gradesync.sync.results import Settlement, done_message, final_state, row_audit, where
@@ -69,13 +71,16 @@ def conclude(db: Database, claim: Claim, report: Report, now: dt.datetime) -> Re
             repository.set_rows(session, s.updates)
             repository.record_synced(session, job, s.synced, now)
             repository.add_audit(session, s.audit)
-            changed.rows = [u["id"] for u in s.updates]
+            changed.known = {
+                u["id"]: row_event(row, job.school_id, u["sync_state"], u["sync_errors"])
+                for row, u in zip(s.rows, s.updates, strict=True)
+            }
             report.settlement = None  # written: a second pass must not write it again
         after = _next(session, job, report, now)
         if after is None:
             report.needs_read_back = True
             return changed
-        after.rows = changed.rows + after.rows
+        after.known = changed.known  # rows changed again since are in after.rows: read
         return after
 
     report.needs_read_back = False
@@ -93,7 +98,8 @@ def _next(session: Session, job: Any, report: Report, now: dt.datetime) -> Chang
         )  # fmt: skip
         repository.block_school(session, job.school_id, message, now)
         return changed
-    pending = repository.job_rows(session, job.id, repository.ROW_PENDING)
+    rows = repository.job_rows(session, job.id, None)  # one read serves every branch
+    pending = [r for r in rows if r.sync_state in repository.ROW_PENDING]
     if isinstance(halt, WindowClosed):
         due = report.retry_at
         when = f" lúc {due.astimezone(VN):%H:%M %d/%m/%Y}" if due else ""
@@ -120,12 +126,15 @@ def _next(session: Session, job: Any, report: Report, now: dt.datetime) -> Chang
         )  # fmt: skip
     if report.held is None and not report.unreadable:
         return None
-    return _finish(session, job, report, now)
+    return _finish(session, job, rows, report, now)
 
 
-def _finish(session: Session, job: Any, report: Report, now: dt.datetime) -> Changed:
-    synced = repository.job_rows(session, job.id, [SyncState.SYNCED])
-    counts = repository.job_row_counts(session, job.id)
+def _finish(
+    session: Session, job: Any, rows: list[Any], report: Report, now: dt.datetime
+) -> Changed:
+    """Settle a job none of whose ``rows`` (all of them, as now written) is pending."""
+    synced = [r for r in rows if r.sync_state == SyncState.SYNCED]
+    counts = Counter(r.sync_state for r in rows)
     mismatches = compare(synced, report.held) if report.held is not None and synced else []
     reconcile = "UNCHECKED" if report.held is None else "MISMATCH" if mismatches else "OK"
     state = final_state(counts)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any, Protocol
 
 from sqlalchemy.orm import Session
@@ -45,16 +45,38 @@ def changes_to_events(
         return collect_events(session, job_ids, row_ids, attention)
 
 
-def collect_events(
-    session: Session, job_ids: Sequence[str], row_ids: Sequence[int], attention: str | None = None
-) -> list[Event]:
-    """Row events for ``row_ids``, job events for ``job_ids``, then the files' new counts.
+def row_event(row: Any, school_id: str, sync_state: str, errors: Any) -> RowEvent:
+    """The event of a row a step has just written (``row``: ``file_id``, ``sheet``,
+    ``row``, ``student_id``): built from what was written, without reading it back."""
+    return RowEvent(
+        row.file_id, school_id, row.sheet, row.row, row.student_id, sync_state,
+        tuple(errors or ()),
+    )  # fmt: skip
 
-    Called at the end of the write transaction that made the changes (it sees
-    them), so a run needs no extra session; publish only after the commit.
+
+def collect_events(
+    session: Session,
+    job_ids: Sequence[str],
+    row_ids: Sequence[int],
+    attention: str | None = None,
+    known: Mapping[int, RowEvent] | None = None,
+) -> list[Event]:
+    """Row events for ``known`` and ``row_ids``, job events for ``job_ids``, then the
+    files' new counts.
+
+    ``known`` are events of rows whose new state the step wrote itself (by row
+    id, see :func:`row_event`); ``row_ids`` are read, and win over ``known``
+    for a row in both (it changed again later in the transaction). Called at
+    the end of the write transaction that made the changes (it sees them), so
+    a run needs no extra session; publish only after the commit.
     """
     events: list[Event] = []
     schools: dict[str, str] = {}
+    read = set(row_ids)
+    for row_id, event in (known or {}).items():
+        if row_id not in read:
+            schools[event.file_id] = event.school_id
+            events.append(event)
     for r in repository.row_brief(session, row_ids):
         schools[r.file_id] = r.school_id
         events.append(

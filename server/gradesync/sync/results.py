@@ -39,8 +39,10 @@ from gradesync.sync.settings import SyncSettings
 
 @dataclass(slots=True)
 class Settlement:
-    """Row updates (for ``repository.set_rows``), audit entries and the rows now SYNCED."""
+    """Row updates (for ``repository.set_rows``; ``rows[i]`` is the row of ``updates[i]``),
+    audit entries and the rows now SYNCED."""
 
+    rows: list[Any] = field(default_factory=list)
     updates: list[dict[str, Any]] = field(default_factory=list)
     audit: list[dict[str, Any]] = field(default_factory=list)
     synced: list[Any] = field(default_factory=list)
@@ -97,6 +99,7 @@ def settle_rows(
                 errors = [{"code": cause, "message": message}]
             case _:
                 raise AssertionError(f"unexpected outcome {outcome!r}")
+        out.rows.append(row)
         out.updates.append(
             {
                 "id": row.id,

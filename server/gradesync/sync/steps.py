@@ -24,9 +24,9 @@ from sqlalchemy.orm import Session
 
 from gradesync.core.db import Database, utcnow
 from gradesync.files.models import SyncState
-from gradesync.live.events import Event
+from gradesync.live.events import Event, RowEvent
 from gradesync.sync import repository
-from gradesync.sync.events import collect_events
+from gradesync.sync.events import collect_events, row_event
 from gradesync.sync.models import ACTIVE_JOB_STATES, JobState
 from gradesync.sync.results import job_audit, row_audit
 
@@ -44,6 +44,8 @@ class Changed:
     rows: list[int] = field(default_factory=list)
     job: bool = False
     attention: str | None = None  # e.g. WINDOW_CLOSING: the school must be told
+    #: events of rows whose new state the step wrote itself (no need to read them back)
+    known: dict[int, RowEvent] = field(default_factory=dict)
 
 
 class Fenced(Exception):
@@ -65,9 +67,10 @@ def fenced(db: Database, claim: Claim, work: Callable[[Session, Any], Changed]) 
 
 
 def events_of(session: Session, job_id: str, changed: Changed) -> list[Event]:
-    if not changed.rows and not changed.job:
+    if not changed.rows and not changed.job and not changed.known:
         return []
-    return collect_events(session, [job_id] if changed.job else [], changed.rows, changed.attention)
+    job_ids = [job_id] if changed.job else []
+    return collect_events(session, job_ids, changed.rows, changed.attention, changed.known)
 
 
 def note_fenced(db: Database, job_id: str, owner: str) -> None:
@@ -90,9 +93,10 @@ SUPERSEDED_MESSAGE = "Đã có bản tải lên mới hơn của sổ điểm n�
 
 def prepare_in(
     session: Session, job_ids: list[str], now: dt.datetime
-) -> tuple[dict[str, list[Any]], list[int]]:
+) -> tuple[dict[str, list[Any]], dict[int, RowEvent]]:
     """For jobs just leased: drop superseded rows, settle unchanged ones from the ledger,
-    mark the due rest ``SENDING``. Returns the rows to send per job and the rows changed.
+    mark the due rest ``SENDING``. Returns the rows to send per job and the events of
+    the rows changed (by row id).
 
     One statement per kind of change for all the jobs together.
     """
@@ -125,10 +129,17 @@ def prepare_in(
     repository.set_rows_state(
         session, [r.id for r in settled], SyncState.SYNCED, now, synced_at=now, sync_errors=[]
     )
-    sending = [r.id for rows in due.values() for r in rows]
-    repository.set_rows_state(session, sending, SyncState.SENDING, now)
+    sending = [r for rows in due.values() for r in rows]
+    repository.set_rows_state(session, [r.id for r in sending], SyncState.SENDING, now)
     repository.add_audit(session, audit)
-    return due, [r.id for r in superseded] + [r.id for r in settled] + sending
+    changes = [(superseded, SyncState.NOT_SENT), (settled, SyncState.SYNCED),
+               (sending, SyncState.SENDING)]  # fmt: skip
+    events = {
+        r.id: row_event(r, r.school_id, state, [] if state == SyncState.SYNCED else r.sync_errors)
+        for changed, state in changes
+        for r in changed
+    }
+    return due, events
 
 
 def prepare(db: Database, claim: Claim, now: dt.datetime) -> tuple[list[Any], list[Event]]:
@@ -137,9 +148,9 @@ def prepare(db: Database, claim: Claim, now: dt.datetime) -> tuple[list[Any], li
     out: list[Any] = []
 
     def work(session: Session, job: Any) -> Changed:
-        due, changed = prepare_in(session, [job.id], now)
+        due, events = prepare_in(session, [job.id], now)
         out.extend(due[job.id])
-        return Changed(rows=changed)
+        return Changed(known=events)
 
     events = fenced(db, claim, work)
     return out, events

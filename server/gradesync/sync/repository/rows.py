@@ -91,24 +91,23 @@ def _sendable_columns() -> list[Any]:
             c.payload, c.payload_hash, c.attempts, c.next_attempt_at, c.superseded_at]  # fmt: skip
 
 
-def job_rows(session: Session, job_id: str, states: Iterable[str]) -> list[Any]:
-    """A job's rows in ``states``, with everything needed to send and settle them."""
+def job_rows(session: Session, job_id: str, states: Iterable[str] | None) -> list[Any]:
+    """A job's rows in ``states`` (None: all), with everything needed to send and settle
+    them."""
     c = rows.c
-    query = (
-        select(*_sendable_columns())
-        .where(c.job_id == job_id, c.sync_state.in_(list(states)))
-        .order_by(c.sheet, c.row)
-    )
+    query = select(*_sendable_columns()).where(c.job_id == job_id).order_by(c.sheet, c.row)
+    if states is not None:
+        query = query.where(c.sync_state.in_(list(states)))
     return list(session.execute(query))
 
 
 def pending_rows_of(session: Session, job_ids: Sequence[str]) -> list[Any]:
-    """The pending rows of several jobs (``job_rows`` columns plus ``job_id``)."""
+    """The pending rows of several jobs (``job_rows`` columns plus ``job_id``, ``school_id``)."""
     if not job_ids:
         return []
     c = rows.c
     query = (
-        select(*_sendable_columns(), c.job_id)
+        select(*_sendable_columns(), c.job_id, c.school_id)
         .where(c.job_id.in_(list(job_ids)), c.sync_state.in_(ROW_PENDING))
         .order_by(c.job_id, c.sheet, c.row)
     )

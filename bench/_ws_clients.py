@@ -14,18 +14,19 @@ server. Each line on stdin is a JSON command, each answer one JSON line:
   ``array('d')`` per kind of message: ``row``, ``file``, ``school``) to
   ``path.<kind>``, answers ``{"received": {kind: n}}``.
 
-Latency is ``time.time()`` at receipt minus the message's ``at`` (stamped by
-the publisher after its commit; one machine, one clock). Row messages, alone
-or in a ``rows`` message, are read without a JSON parse (``at`` is a row
-message's last field): a browser parses on its own CPU, these clients share
-two cores with the server they measure.
+Latency is ``time.time()`` at receipt minus the row's ``at`` (stamped by
+the publisher after its commit; one machine, one clock), recorded for every
+row. Row messages, alone or in a ``rows`` message, are read without a JSON
+parse (``at`` is a row message's last field; a ``rows`` message has one ``at``
+for its rows, and an item from another commit carries its own): a browser
+parses on its own CPU, these clients share two cores with the server they
+measure.
 """
 
 from __future__ import annotations
 
 import array
 import asyncio
-import itertools
 import json
 import sys
 import time
@@ -35,8 +36,10 @@ import websockets
 
 WAVE = 50
 ROW_PREFIX = '{"type":"row",'
-ROWS_PREFIX = '{"type":"rows",'
-AT = '"at":'
+ROWS_PREFIX = '{"type":"rows","at":'
+ROWS_START = ',"rows":['
+ITEM = '{"sheet":'
+OWN_AT = ',"at":'
 
 
 class Client:
@@ -68,14 +71,17 @@ class Client:
 
 
 def rows_at(text: str) -> list[float]:
-    """Each row's ``at`` in a ``rows`` message (a row message ends with it), 3x
-    faster than a JSON parse; an escaped ``\\"at\\":`` inside a string is skipped."""
-    parts = text.split(AT)
-    return [
-        float(part[: part.index("}")])
-        for before, part in itertools.pairwise(parts)
-        if not before.endswith("\\")
-    ]
+    """Each row's ``at`` in a ``rows`` message, without a JSON parse (~5x faster).
+
+    The message's ``at`` is every item's but those that carry their own (a
+    merged delivery). ``{"sheet":`` and ``,"at":`` cannot occur inside a JSON
+    string (its quotes would be escaped), so counting them is exact.
+    """
+    start = text.index(ROWS_START)
+    at = float(text[len(ROWS_PREFIX) : start])
+    items = text[start:]
+    own = [float(part[: part.index("}")]) for part in items.split(OWN_AT)[1:]]
+    return [at] * (items.count(ITEM) - len(own)) + own
 
 
 async def main() -> None:

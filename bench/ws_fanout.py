@@ -81,6 +81,7 @@ def serve(home: str, url: str) -> None:
     from gradesync.auth.models import Role
     from gradesync.auth.service import create_token
     from gradesync.core.settings import Settings
+    from gradesync.live.transport import uvicorn_options
     from gradesync.schools.service import add_school
 
     app = create_app(Settings(home=Path(home), database_url=url, log_level="WARNING"))
@@ -96,6 +97,10 @@ def serve(home: str, url: str) -> None:
     with app.state.db.write_session() as s:
         _, token = create_token(s, role=Role.STAFF, school_id=SCHOOL)
         _, admin = create_token(s, role=Role.ADMIN)
+    # As `gradesync serve` (gradesync.live.transport), or uvicorn's own protocol (--uvicorn-ws).
+    options = uvicorn_options(app.state.settings.ws_per_message_deflate)
+    if os.environ.get("GRADESYNC_BENCH_UVICORN_WS"):
+        options["ws"] = "websockets-sansio"
     # A client process drowning in 2M frames answers pings late: do not count that as dead.
     config = uvicorn.Config(
         app,
@@ -105,6 +110,7 @@ def serve(home: str, url: str) -> None:
         access_log=False,
         log_level="warning",
         ws_ping_interval=None,
+        **options,
     )
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
@@ -176,7 +182,7 @@ def publish_sync(app: Any, file_id: str, state: str, pace: float) -> float:
 
 
 class Server:
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, uvicorn_ws: bool = False) -> None:
         self.home = tempfile.mkdtemp(prefix="gradesync-bench-ws-")
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "bench.ws_fanout", "--serve", self.home, url],
@@ -184,7 +190,11 @@ class Server:
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             text=True,
-            env={**os.environ, "GRADESYNC_WS_HEARTBEAT_SECONDS": "60"},
+            env={
+                **os.environ,
+                "GRADESYNC_WS_HEARTBEAT_SECONDS": "60",
+                "GRADESYNC_BENCH_UVICORN_WS": "1" if uvicorn_ws else "",
+            },
         )
         assert self.proc.stdout is not None and self.proc.stdin is not None
         ready = self.proc.stdout.readline().split()
@@ -384,6 +394,7 @@ def run(
     procs: int = 4,
     pace: float = 50.0,
     deflate: bool = True,
+    uvicorn_ws: bool = False,
 ) -> None:
     from tests.api.workbooks import SheetSpec, build_class_workbook, school_workbook, students
 
@@ -398,7 +409,7 @@ def run(
                 if pg is None:
                     continue
                 url, drop = pg
-            server = Server(url)
+            server = Server(url, uvicorn_ws)
             try:
                 file_id = server.upload(school_workbook(n_students=ROWS, n_subjects=1), "10A1.xlsx")
                 idle = []
@@ -433,6 +444,12 @@ def main() -> None:
         action="store_true",
         help="clients do not offer permessage-deflate (browsers do)",
     )
+    parser.add_argument(
+        "--uvicorn-ws",
+        action="store_true",
+        help="serve with uvicorn's own websocket protocol (the baseline: every message "
+        "through ASGI, each compressed when the client offered deflate)",
+    )
     parser.add_argument("--serve", nargs=2, metavar=("HOME", "URL"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve:
@@ -446,6 +463,7 @@ def main() -> None:
             procs=args.procs,
             pace=args.pace,
             deflate=not args.no_deflate,
+            uvicorn_ws=args.uvicorn_ws,
         )
 
 

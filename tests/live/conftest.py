@@ -1,28 +1,39 @@
 """A running backend (uvicorn on a free port) with one uploaded 45-row file, and
-real websocket clients (the ``websockets`` library, its sync client) against it."""
+real websocket clients (the ``websockets`` library, its sync client) against it.
+
+The backend is served as ``gradesync serve`` serves it: with the live streams'
+websocket protocol (:mod:`gradesync.live.transport`: shared frames, only large
+messages compressed). ``make_live(uvicorn_ws=True)`` serves it with uvicorn's
+own protocol instead (the streams then send message by message).
+"""
 
 from __future__ import annotations
 
 import json
 import os
+import threading
+import time
 import uuid
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import pytest
+import uvicorn
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
 from websockets.sync.client import ClientConnection, connect
 
+from gradesync.app import create_app
 from gradesync.core.settings import Settings
-from tests.api.conftest import SCHOOL_A, SCHOOL_B, Backend, start_backend
+from gradesync.live.transport import uvicorn_options
+from tests.api.conftest import SCHOOL_A, SCHOOL_B, Backend, seed_principals
 from tests.api.workbooks import SheetSpec, build_class_workbook, students
 from tests.fixtures.database import TEST_DATABASE_ENV
 from tests.live.driver import commit_states
 
-__all__ = ["SCHOOL_A", "SCHOOL_B", "start_backend"]  # start_backend is a fixture
+__all__ = ["SCHOOL_A", "SCHOOL_B"]
 
 SHEET = "Toán"
 FIRST_ROW = 7  # the workbook's data start
@@ -88,15 +99,48 @@ def upload_class(
 
 
 @pytest.fixture
+def start_backend() -> Iterator[Callable[..., Backend]]:
+    """``start(settings, uvicorn_ws=False)``: the app served as ``gradesync serve`` does
+    (or with uvicorn's own websocket protocol), seeded with two schools and tokens."""
+    running: list[tuple[uvicorn.Server, threading.Thread]] = []
+
+    def start(settings: Settings, uvicorn_ws: bool = False) -> Backend:
+        app = create_app(settings)
+        tokens = seed_principals(app)
+        options = uvicorn_options(settings.ws_per_message_deflate)
+        if uvicorn_ws:
+            options["ws"] = "websockets-sansio"
+        config = uvicorn.Config(
+            app, host="127.0.0.1", port=0, log_config=None, access_log=False, **options
+        )
+        server = uvicorn.Server(config)
+        thread = threading.Thread(target=server.run, daemon=True)
+        thread.start()
+        running.append((server, thread))
+        deadline = time.monotonic() + 30
+        while not server.started:
+            if time.monotonic() > deadline or not thread.is_alive():
+                raise RuntimeError("uvicorn did not start")
+            time.sleep(0.02)
+        port = server.servers[0].sockets[0].getsockname()[1]
+        return Backend(f"http://127.0.0.1:{port}", app, tokens)
+
+    yield start
+    for server, thread in running:
+        server.should_exit = True
+        thread.join(timeout=30)
+
+
+@pytest.fixture
 def make_live(
-    start_backend: Callable[[Settings], Backend],
+    start_backend: Callable[..., Backend],
     make_backend_settings: Callable[..., Settings],
     monkeypatch: pytest.MonkeyPatch,
 ) -> Iterator[Callable[..., Live]]:
-    def make(heartbeat: float | None = None, **overrides: Any) -> Live:
+    def make(heartbeat: float | None = None, uvicorn_ws: bool = False, **overrides: Any) -> Live:
         if heartbeat is not None:
             monkeypatch.setenv("GRADESYNC_WS_HEARTBEAT_SECONDS", str(heartbeat))
-        backend = start_backend(make_backend_settings(**overrides))
+        backend = start_backend(make_backend_settings(**overrides), uvicorn_ws)
         return Live(backend, upload_class(backend))
 
     yield make

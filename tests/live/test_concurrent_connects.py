@@ -48,10 +48,9 @@ def test_clients_connecting_together_during_a_sync_all_end_at_the_databases_stat
             view = {r["row"]: r["sync"] for r in recv(ws)["rows"]}
             while view != final:
                 message = recv(ws, timeout=5)
-                items = message["rows"] if message["type"] == "rows" else [message]
-                for item in items:
-                    if item["type"] == "row":
-                        view[item["row"]] = item["sync"]
+                items = {"rows": message.get("rows"), "row": [message]}.get(message["type"])
+                for item in items or ():
+                    view[item["row"]] = item["sync"]
                 if message["type"] == "snapshot":
                     view = {r["row"]: r["sync"] for r in message["rows"]}
     reads = live.backend.app.state.live_reads.reads - reads_before

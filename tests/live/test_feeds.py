@@ -56,6 +56,7 @@ def test_every_member_gets_the_same_frames_rendered_once() -> None:
         assert renderer.calls == 1
         assert all(frames is got[0] for frames in got)  # shared, not copies
         assert len(got[0]) == 1 and got[0][0].startswith('{"type":"rows"')
+        assert got[0].wire is got[1].wire  # the websocket frames too, built once
 
     run(main)
 
@@ -144,12 +145,17 @@ def test_the_feed_closes_with_its_last_member_and_a_new_one_starts_fresh() -> No
     run(main)
 
 
-def test_quiet_feeds_time_out_for_heartbeats_and_a_stopping_bus_ends_members() -> None:
-    async def main(bus: InProcessBus, feeds: Feeds) -> None:
-        member = feeds.join(bus, "k", file_topic("f1"), Renderer(), BATCH)
-        with pytest.raises(TimeoutError):
-            await member.next_frames(timeout=0.05)
+def test_a_quiet_feed_sends_its_members_a_ping_and_a_stopping_bus_ends_members() -> None:
+    async def main(bus: InProcessBus, _feeds: Feeds) -> None:
+        feeds = Feeds(heartbeat=0.05)
+        members = [feeds.join(bus, "k", file_topic("f1"), Renderer(), BATCH) for _ in range(3)]
+        with pytest.raises(TimeoutError):  # no ping yet, none before the heartbeat
+            await members[0].next_frames(timeout=0.01)
+        got = [await m.next_frames(timeout=5) for m in members]
+        assert got[0] is got[1] is got[2]  # one ping for the feed, shared
+        assert [json.loads(f)["type"] for f in got[0]] == ["ping"]
         await bus.stop()
+        member = members[0]
         with pytest.raises(StopAsyncIteration):
             await member.next_frames(timeout=5)
 

@@ -54,8 +54,10 @@ def test_batch_format_sends_a_45_row_batch_as_one_message(live: Live) -> None:
         batch, file_message = recv(ws), recv(ws)
     assert batch["type"] == "rows"
     assert [r["row"] for r in batch["rows"]] == [r for _, r in rows_of()]
-    # each item is exactly a contract `row` message
-    assert {r["type"] for r in batch["rows"]} == {"row"}
+    # each item is a contract `row` message without "type", and without the "at"
+    # the batch's rows share (one commit) and the message carries
+    assert all(set(r) == {"sheet", "row", "student_id", "sync", "errors"} for r in batch["rows"])
+    assert batch["at"] <= file_message["at"]
     assert file_message["type"] == "file" and file_message["counts"]["synced"] == N_ROWS
 
 

@@ -29,6 +29,7 @@ def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     from gradesync.app import create_app
+    from gradesync.live.transport import uvicorn_options
     from gradesync.migrations import SchemaTooNewError
 
     class AnnouncingServer(uvicorn.Server):
@@ -43,14 +44,15 @@ def _serve(args: argparse.Namespace) -> int:
         print(f"Lỗi: {exc}", file=sys.stderr)
         return 2
     # Our own access log (gradesync.access) drops query strings, where
-    # websocket clients carry their token; uvicorn's would print them.
+    # websocket clients carry their token; uvicorn's would print them. The
+    # websocket protocol is tuned for many live watchers (gradesync.live.transport).
     config = uvicorn.Config(
         app,
         host=args.host,
         port=args.port,
         access_log=False,
         log_config=None,
-        ws_per_message_deflate=app.state.settings.ws_per_message_deflate,
+        **uvicorn_options(app.state.settings.ws_per_message_deflate),
     )
     server = AnnouncingServer(config)
     server.run()

@@ -34,7 +34,9 @@ database (the websocket sends a fresh snapshot) and calls :meth:`Subscription.re
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
+import time
 from abc import ABC, abstractmethod
 from collections import deque
 from collections.abc import Iterable, Sequence
@@ -232,7 +234,8 @@ class EventBus(ABC):
         """Hand events over for delivery, in order. Returns at once; never raises.
 
         Call it *after* the commit the events describe, from sync or async code,
-        from any thread.
+        from any thread. The events are delivered with one ``at``, the time of
+        this call (:func:`stamped`).
         """
 
     def subscribe(self, topic: str, *, maxsize: int = DEFAULT_BUFFER) -> Subscription:
@@ -260,12 +263,23 @@ class EventBus(ABC):
         return self._fanout.subscriber_count()
 
 
+def stamped(events: Sequence[Event]) -> list[Event]:
+    """The events of one publish, all with one ``at``: now, just after their commit.
+
+    Producers make events inside their transaction (before the commit), each
+    with its own clock reading; what a watcher cares about is commit → receipt,
+    and one shared ``at`` lets the batch form carry it once for all the rows.
+    """
+    at = time.time()
+    return [e if e.at == at else dataclasses.replace(e, at=at) for e in events]
+
+
 class InProcessBus(EventBus):
     """Publishers and subscribers in one process (the embedded default)."""
 
     def publish(self, events: Sequence[Event]) -> None:
         try:
-            self._fanout.deliver(events)
+            self._fanout.deliver(stamped(events))
         except Exception:  # the caller's commit is done; a live view is best effort
             log.exception("live: dropping %d events", len(events))
 

@@ -9,9 +9,9 @@ its school, the province) and two encodings:
 * :func:`to_wire` / :func:`from_wire` — a compact JSON form for crossing
   processes (PostgreSQL NOTIFY, ≤ 8000 bytes per payload).
 
-``at`` is the publisher's wall-clock time (``time.time()``) when the event was
-made, normally just after the commit it reports; clients may use it for
-latency, and the bench does.
+``at`` is the publisher's wall-clock time (``time.time()``): the bus stamps
+every event of one ``publish`` call — made after the commit it reports — with
+the time of that call; clients may use it for latency, and the bench does.
 """
 
 from __future__ import annotations

@@ -36,13 +36,14 @@ from __future__ import annotations
 import asyncio
 import itertools
 import logging
+import time
 from collections import OrderedDict, deque
 from collections.abc import Awaitable, Callable, Hashable, Sequence
 from dataclasses import dataclass
 
 from gradesync.live.bus import DEFAULT_BUFFER, EventBus, EventsLost, Subscription
 from gradesync.live.events import Event
-from gradesync.live.messages import Encoded, StreamFormat, frames, latest
+from gradesync.live.messages import Encoded, SharedFrames, StreamFormat, frames, latest
 
 log = logging.getLogger(__name__)
 
@@ -59,7 +60,7 @@ class Delivery:
 
     seq: int
     messages: Sequence[Encoded]
-    frames: Sequence[str]
+    frames: SharedFrames
 
 
 class Member:
@@ -109,21 +110,22 @@ class Member:
         """Acknowledge a loss; call it *before* re-reading the snapshot."""
         self._lost = False
 
-    async def next_frames(self, timeout: float | None = None) -> Sequence[str]:
+    async def next_frames(self, timeout: float | None = None) -> SharedFrames:
         """Every frame waiting (at least one), in order; several deliveries merged.
 
         Raises :class:`TimeoutError` after ``timeout`` seconds without one,
         :class:`EventsLost` when frames were dropped, :class:`StopAsyncIteration`
         when the bus is stopping.
         """
-        async with asyncio.timeout(timeout):
-            while not self._queue:
-                if self._lost:
-                    raise EventsLost(self._feed.topic)
-                if self._closed:
-                    raise StopAsyncIteration
-                self._ready.clear()
-                await self._ready.wait()
+        if not self._queue:  # no timer armed when there is something to send already
+            async with asyncio.timeout(timeout):  # None (streams): no timer at all
+                while not self._queue:
+                    if self._lost:
+                        raise EventsLost(self._feed.topic)
+                    if self._closed:
+                        raise StopAsyncIteration
+                    self._ready.clear()
+                    await self._ready.wait()
         if self._lost:
             raise EventsLost(self._feed.topic)
         waiting = list(self._queue)
@@ -149,6 +151,7 @@ class Feed:
         render: Render,
         fmt: StreamFormat,
         min_interval: float,
+        heartbeat: float,
     ) -> None:
         self.key = key
         self.topic = subscription.topic
@@ -157,9 +160,10 @@ class Feed:
         self._render = render
         self._fmt = fmt
         self._min_interval = min_interval
+        self._heartbeat = heartbeat
         self._members: set[Member] = set()
         self._seq = itertools.count()
-        self._merged: OrderedDict[tuple[int, int], Sequence[str]] = OrderedDict()
+        self._merged: OrderedDict[tuple[int, int], SharedFrames] = OrderedDict()
         self._pump = asyncio.create_task(self._run(), name=f"gradesync-live-feed {self.topic}")
 
     def add(self, max_frames: int) -> Member:
@@ -182,12 +186,20 @@ class Feed:
         loop = asyncio.get_running_loop()
         while True:
             try:
-                events = await self._sub.next_batch()
+                # One heartbeat timer per feed, not one per stream and delivery.
+                async with asyncio.timeout(self._heartbeat):
+                    events = await self._sub.next_batch()
                 if self._min_interval:
                     # Throttled feeds (a query per delivery) take along what came meanwhile.
                     await asyncio.sleep(last_sent + self._min_interval - loop.time())
                     events += self._sub.drain()
                     last_sent = loop.time()
+            except TimeoutError:  # quiet: a ping keeps proxies from closing idle sockets
+                ping = SharedFrames([f'{{"type":"ping","at":{time.time()}}}'])
+                delivery = Delivery(next(self._seq), (), ping)
+                for member in list(self._members):
+                    member._put(delivery)
+                continue
             except EventsLost:
                 self._sub.resync()
                 self._each(Member._mark_lost)
@@ -208,7 +220,7 @@ class Feed:
                 for member in targets:
                     member._put(delivery)
 
-    def merged(self, deliveries: list[Delivery]) -> Sequence[str]:
+    def merged(self, deliveries: list[Delivery]) -> SharedFrames:
         """The frames of consecutive deliveries as one, coalesced (cached by range)."""
         key = (deliveries[0].seq, deliveries[-1].seq)
         hit = self._merged.get(key)
@@ -227,7 +239,9 @@ class Feed:
 class Feeds:
     """The process's feeds, by key (one per topic × rendering); used on the event loop only."""
 
-    def __init__(self) -> None:
+    def __init__(self, heartbeat: float = 20.0) -> None:
+        #: seconds without a delivery after which a feed sends ``{"type": "ping"}``
+        self.heartbeat = heartbeat
         self._feeds: dict[Hashable, Feed] = {}
 
     def join(
@@ -246,7 +260,8 @@ class Feeds:
         same ``key`` must pass the same topic, form and an equivalent ``render``."""
         feed = self._feeds.get(key)
         if feed is None:
-            feed = Feed(self, key, bus.subscribe(topic), render, fmt, min_interval)
+            sub = bus.subscribe(topic)
+            feed = Feed(self, key, sub, render, fmt, min_interval, self.heartbeat)
             self._feeds[key] = feed
         return feed.add(max_frames)
 

@@ -30,7 +30,7 @@ from collections.abc import Iterator, Sequence
 import psycopg
 from sqlalchemy.engine import make_url
 
-from gradesync.live.bus import EventBus
+from gradesync.live.bus import EventBus, stamped
 from gradesync.live.events import Event, from_wire, to_wire, without_details
 
 log = logging.getLogger(__name__)
@@ -111,7 +111,7 @@ class PostgresBus(EventBus):
             return
         try:
             self._ensure_publisher()
-            self._queue.put(list(events))
+            self._queue.put(stamped(events))
         except Exception:
             log.exception("live: dropping %d events", len(events))
 

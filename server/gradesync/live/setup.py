@@ -51,7 +51,7 @@ def install_live(app: FastAPI, live_settings: LiveSettings | None = None) -> Non
     live_settings = live_settings or LiveSettings()
     app.state.live_settings = live_settings
     app.state.bus = get_bus(app.state.settings, live_settings)
-    app.state.live_feeds = Feeds()
+    app.state.live_feeds = Feeds(heartbeat=live_settings.ws_heartbeat_seconds)
     app.state.live_reads = SharedReads()
     app.include_router(websocket_router)
     app.include_router(notify_router)

@@ -31,7 +31,6 @@ import asyncio
 import contextlib
 import json
 import logging
-import time
 from collections.abc import Awaitable, Callable, Hashable
 from dataclasses import replace
 from typing import Any
@@ -47,8 +46,15 @@ from gradesync.live import snapshots
 from gradesync.live.bus import EventsLost
 from gradesync.live.events import PROVINCE, Event, FileEvent, JobEvent, file_topic, school_topic
 from gradesync.live.feeds import Feeds, Render
-from gradesync.live.messages import Encoded, StreamFormat, encode, latest_states, only
-from gradesync.live.settings import LiveSettings
+from gradesync.live.messages import (
+    SHARED_FRAMES,
+    Encoded,
+    SharedFrames,
+    StreamFormat,
+    encode,
+    latest_states,
+    only,
+)
 
 log = logging.getLogger(__name__)
 
@@ -209,7 +215,6 @@ async def _stream(
     that long after the previous one and takes along whatever arrived meanwhile.
     """
     app = websocket.app
-    settings: LiveSettings = app.state.live_settings
     feeds: Feeds = app.state.live_feeds
     # Before the snapshot: nothing in between is missed.
     member = feeds.join(app.state.bus, feed_key, topic, render, fmt, min_interval=min_interval)
@@ -222,13 +227,14 @@ async def _stream(
             return
         await websocket.send_text(first)
 
+        # One write of the feed's shared bytes per delivery, when the server offers it.
+        extension = websocket.scope.get("extensions", {}).get(SHARED_FRAMES) or {}
+        send_shared: Callable[[SharedFrames], Awaitable[None]] | None = extension.get("send")
+
         async def send_changes() -> None:
             while True:
                 try:
-                    frames = await member.next_frames(timeout=settings.ws_heartbeat_seconds)
-                except TimeoutError:
-                    await websocket.send_json({"type": "ping", "at": time.time()})
-                    continue
+                    frames = await member.next_frames()  # the feed sends heartbeats
                 except EventsLost:
                     member.resync()  # before the read: what follows is queued again
                     await websocket.send_text(await snapshot())
@@ -236,8 +242,14 @@ async def _stream(
                 except StopAsyncIteration:  # the bus is stopping
                     await websocket.close(code=1001, reason="server shutting down")
                     return
-                for frame in frames:
-                    await websocket.send_text(frame)
+                if send_shared is not None:
+                    try:
+                        await send_shared(frames)
+                    except OSError:  # as starlette's send: the client went away
+                        raise WebSocketDisconnect(1006) from None
+                else:
+                    for frame in frames:
+                        await websocket.send_text(frame)
 
         async def read_until_closed() -> None:
             while (await websocket.receive())["type"] != "websocket.disconnect":

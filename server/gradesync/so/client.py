@@ -62,7 +62,7 @@ from gradesync.so.schemas import (
     parse_students,
     parse_windows,
 )
-from gradesync.so.tokens import TokenManager
+from gradesync.so.tokens import TokenManager, TokenStore
 from gradesync.so.transport import ExchangeFailed, Reply, Transport
 
 BATCH_PATH = "/api/v1/grades/batch"
@@ -95,8 +95,11 @@ class SoClient:
     ``max_concurrency`` bounds the requests in flight toward the Sở across all
     schools and calls (at most 32); ``pacer`` (default: a fresh
     :class:`~gradesync.so.pacing.Pacer`) gates and paces them all after a 429
-    (:attr:`pacing` says what it learnt). ``guard`` is the margin kept inside
-    each edge of a window when deciding on the Sở's clock whether it is open.
+    (:attr:`pacing` says what it learnt). ``token_store`` shares each
+    school's token with the deployment's other processes (a
+    :class:`~gradesync.so.tokens.TokenStore`; without one this client fetches
+    its own). ``guard`` is the margin kept inside each edge of a window when
+    deciding on the Sở's clock whether it is open.
     ``http_transport`` replaces httpx's network transport (tests only).
     """
 
@@ -110,6 +113,7 @@ class SoClient:
         timeout: float = 30.0,
         max_batch: int = 100,
         pacer: Pacer | None = None,
+        token_store: TokenStore | None = None,
         http_transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
         self.retry = retry or RetryPolicy()
@@ -123,7 +127,7 @@ class SoClient:
             pacer=pacer,
             http_transport=http_transport,
         )
-        self.tokens = TokenManager(self._fetch_token)
+        self.tokens = TokenManager(self._fetch_token, store=token_store)
 
     async def __aenter__(self) -> SoClient:
         return self

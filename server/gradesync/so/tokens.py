@@ -13,6 +13,12 @@
   may have *revoked* ours: the contract allows that) the newer one is returned
   without a fetch — revocation by our own newer token is not an error.
 
+- **Shared between processes** (optional :class:`TokenStore`): the Sở may
+  revoke a school's older token when it issues a new one, so processes that
+  each fetched their own would keep revoking each other's. With a store, a
+  process first takes the token another one already holds, and a renewal is
+  done by one process at a time, which re-checks the store before fetching.
+
 Tokens are never logged or put in exception messages.
 """
 
@@ -22,11 +28,28 @@ import asyncio
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import Protocol
 
 from gradesync.so.schemas import SchoolCredentials
 
 #: ``fetch(creds) -> (access_token, expires_in seconds, monotonic instant the request was sent)``
 Fetch = Callable[[SchoolCredentials], Awaitable[tuple[str, float, float]]]
+#: ``() -> (access_token, seconds from now until it is due for renewal)``
+Renewal = Callable[[], Awaitable[tuple[str, float]]]
+
+
+class TokenStore(Protocol):
+    """Where the processes of one deployment share each school's current token."""
+
+    async def shared(self, creds: SchoolCredentials) -> tuple[str, float] | None:
+        """The token the account's processes use now and the seconds until it is due
+        for renewal, if one is stored and not yet due."""
+
+    async def replace(
+        self, creds: SchoolCredentials, stale: str | None, renew: Renewal
+    ) -> tuple[str, float]:
+        """A token other than ``stale`` that is not due: a newer stored one, or else
+        ``renew()``'s, stored — with at most one process renewing an account at a time."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,8 +64,16 @@ class _Token:
 class TokenManager:
     """Hands out a valid bearer token per school account."""
 
-    def __init__(self, fetch: Fetch, *, margin: float = 60.0, fraction: float = 0.5) -> None:
+    def __init__(
+        self,
+        fetch: Fetch,
+        *,
+        margin: float = 60.0,
+        fraction: float = 0.5,
+        store: TokenStore | None = None,
+    ) -> None:
         self._fetch = fetch
+        self._store = store
         self._margin = margin
         self._fraction = fraction
         self._tokens: dict[tuple[str, str], _Token] = {}
@@ -59,7 +90,11 @@ class TokenManager:
             current = self._tokens.get(key)  # someone may have renewed while we waited
             if current is not None and time.monotonic() < current.renew_at:
                 return current.value
-            return await self._renew(key, creds)
+            if self._store is not None:
+                shared = await self._store.shared(creds)
+                if shared is not None:
+                    return self._keep(key, *shared)
+            return await self._renew(key, creds, current.value if current else None)
 
     async def after_rejection(self, creds: SchoolCredentials, rejected: str) -> str:
         """The token to replay with after ``rejected`` got 401 ``invalid_token``."""
@@ -68,17 +103,29 @@ class TokenManager:
             current = self._tokens.get(key)
             if current is not None and current.value != rejected:
                 return current.value  # already replaced (and perhaps revoked ours): fine
-            return await self._renew(key, creds)
+            return await self._renew(key, creds, rejected)
 
     def forget(self, creds: SchoolCredentials) -> None:
         """Drop a school's token (for example after its credentials changed)."""
         self._tokens.pop((creds.school_id, creds.client_id), None)
 
-    async def _renew(self, key: tuple[str, str], creds: SchoolCredentials) -> str:
-        self.fetches += 1
-        value, lifetime, sent = await self._fetch(creds)
-        early = min(self._margin, lifetime * self._fraction)
-        self._tokens[key] = _Token(value, sent + lifetime - early)
+    async def _renew(
+        self, key: tuple[str, str], creds: SchoolCredentials, stale: str | None
+    ) -> str:
+        """A fresh token; through the store (which may hand over a newer one) if any."""
+
+        async def renewal() -> tuple[str, float]:
+            self.fetches += 1
+            value, lifetime, sent = await self._fetch(creds)
+            early = min(self._margin, lifetime * self._fraction)
+            return value, sent + lifetime - early - time.monotonic()
+
+        if self._store is None:
+            return self._keep(key, *await renewal())
+        return self._keep(key, *await self._store.replace(creds, stale, renewal))
+
+    def _keep(self, key: tuple[str, str], value: str, due_in: float) -> str:
+        self._tokens[key] = _Token(value, time.monotonic() + due_in)
         return value
 
     def _lock(self, key: tuple[str, str]) -> asyncio.Lock:

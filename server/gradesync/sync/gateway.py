@@ -8,12 +8,16 @@ from gradesync.core.crypto import SecretBox
 from gradesync.core.db import Database
 from gradesync.schools.service import so_credentials
 from gradesync.so import RetryPolicy, SchoolCredentials, SoClient
+from gradesync.so.tokens import TokenStore
 from gradesync.sync.settings import SyncSettings
 
 
-def make_client(base_url: str, settings: SyncSettings) -> SoClient:
+def make_client(
+    base_url: str, settings: SyncSettings, token_store: TokenStore | None = None
+) -> SoClient:
     """The process's Sở client. Its in-call retries are short: the engine's own retry
-    budget (rows RETRYING, then DEAD) spans minutes and survives restarts."""
+    budget (rows RETRYING, then DEAD) spans minutes and survives restarts.
+    ``token_store``: the deployment's shared tokens (:mod:`gradesync.sync.tokenstore`)."""
     retry = RetryPolicy(
         max_attempts=settings.client_attempts,
         max_elapsed=max(settings.client_timeout, 10.0),
@@ -25,6 +29,7 @@ def make_client(base_url: str, settings: SyncSettings) -> SoClient:
         retry=retry,
         guard=timedelta(seconds=settings.window_guard),
         timeout=settings.client_timeout,
+        token_store=token_store,
     )
 
 

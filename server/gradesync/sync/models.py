@@ -183,3 +183,25 @@ class LedgerEntry(SQLModel, table=True):
     payload_hash: str = Field(sa_column=Column(String(64), nullable=False))
     job_id: str | None = Field(default=None, sa_column=Column(String(36)))
     synced_at: dt.datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
+
+
+class SharedToken(SQLModel, table=True):
+    """A school's current Sở bearer token, shared by the deployment's processes.
+
+    The Sở may revoke a school's older token when it issues a new one: one
+    token per school for every process, renewed by one process at a time
+    (``renewing_until``: that process's claim on the renewal, like a lease).
+    The token is encrypted with the school secrets' key.
+    """
+
+    __tablename__ = "so_tokens"
+
+    school_id: str = Field(sa_column=Column(String(64), primary_key=True))
+    client_id: str = Field(sa_column=Column(String(255), nullable=False))
+    token_encrypted: str | None = Field(default=None, sa_column=Column(Text))
+    #: when (our clock, UTC) the token is due for renewal, well before it expires
+    renew_at: dt.datetime | None = Field(default=None, sa_column=Column(UTCDateTime))
+    renewing_until: dt.datetime | None = Field(default=None, sa_column=Column(UTCDateTime))
+    updated_at: dt.datetime = Field(
+        default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False)
+    )

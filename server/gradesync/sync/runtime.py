@@ -3,7 +3,8 @@
 ``gradesync serve`` builds one (:func:`gradesync.sync.setup.install_sync`)
 and runs the scheduler and one worker in its lifespan; ``gradesync worker``
 builds one and runs only those. Either way there is one Sở client per
-process (one token per school, one clock estimate, one connection pool).
+process (one clock estimate, one connection pool); each school's token is
+shared by all processes (:mod:`gradesync.sync.tokenstore`).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from gradesync.sync.gateway import make_client
 from gradesync.sync.scheduler import SyncScheduler
 from gradesync.sync.service import SyncService
 from gradesync.sync.settings import SyncSettings
+from gradesync.sync.tokenstore import SharedTokens
 from gradesync.sync.windows import WindowBook
 from gradesync.sync.worker import Worker
 
@@ -34,7 +36,10 @@ class SyncRuntime:
     ) -> None:
         self.settings = sync_settings or SyncSettings()
         self.db = db
-        self.client = make_client(settings.so_base_url, self.settings)
+        # A token fetch retries for up to max(timeout, 10 s): the renewal's lease covers it.
+        lease = 2 * max(self.settings.client_timeout, 10.0)
+        tokens = SharedTokens(db, box, lease=lease)
+        self.client = make_client(settings.so_base_url, self.settings, tokens)
         self.windows = WindowBook(db, box, self.client, self.settings)
         self.worker = Worker(db, box, self.client, self.windows, self.settings, publisher)
         self.scheduler = SyncScheduler(db, self.worker, self.windows, self.settings)

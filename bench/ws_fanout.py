@@ -41,6 +41,7 @@ from __future__ import annotations
 import argparse
 import array
 import contextlib
+import gc
 import json
 import os
 import statistics
@@ -81,7 +82,7 @@ def serve(home: str, url: str) -> None:
     from gradesync.auth.models import Role
     from gradesync.auth.service import create_token
     from gradesync.core.settings import Settings
-    from gradesync.live.transport import uvicorn_options
+    from gradesync.live.transport import freeze_startup_heap, uvicorn_options
     from gradesync.schools.service import add_school
 
     app = create_app(Settings(home=Path(home), database_url=url, log_level="WARNING"))
@@ -112,11 +113,13 @@ def serve(home: str, url: str) -> None:
         ws_ping_interval=None,
         **options,
     )
+    gc_pauses = GcPauses()
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     while not server.started:
         time.sleep(0.02)
+    freeze_startup_heap()  # as `gradesync serve` does
     port = server.servers[0].sockets[0].getsockname()[1]
     print(f"READY {port} {token} {admin}", flush=True)
     for line in sys.stdin:
@@ -125,11 +128,30 @@ def serve(home: str, url: str) -> None:
             seconds = publish_sync(app, args[0], args[1], float(args[2]))
             print(f"DONE {seconds:.3f}", flush=True)
         elif command == "CPU":  # this process's CPU seconds so far (all threads)
-            print(f"CPU {time.process_time():.3f}", flush=True)
+            print(f"CPU {time.process_time():.3f} {gc_pauses.take():.3f}", flush=True)
         elif command == "QUIT":
             break
     server.should_exit = True
     thread.join(timeout=30)
+
+
+class GcPauses:
+    """The longest garbage-collector pause (all threads stop) since the last :meth:`take`."""
+
+    def __init__(self) -> None:
+        self.started = 0.0
+        self.longest = 0.0
+        gc.callbacks.append(self._on_gc)
+
+    def _on_gc(self, phase: str, _info: dict[str, Any]) -> None:
+        if phase == "start":
+            self.started = time.perf_counter()
+        else:
+            self.longest = max(self.longest, time.perf_counter() - self.started)
+
+    def take(self) -> float:
+        longest, self.longest = self.longest, 0.0
+        return longest
 
 
 def publish_sync(app: Any, file_id: str, state: str, pace: float) -> float:
@@ -220,11 +242,13 @@ class Server:
         self.proc.stdin.flush()
         return float(self.proc.stdout.readline().split()[1])
 
-    def cpu(self) -> float:
+    def cpu(self) -> tuple[float, float]:
+        """The server's CPU seconds so far, and its longest GC pause since the last call."""
         assert self.proc.stdin is not None and self.proc.stdout is not None
         self.proc.stdin.write("CPU\n")
         self.proc.stdin.flush()
-        return float(self.proc.stdout.readline().split()[1])
+        _, cpu, gc_pause = self.proc.stdout.readline().split()
+        return float(cpu), float(gc_pause)
 
     def close(self) -> None:
         assert self.proc.stdin is not None
@@ -307,12 +331,13 @@ def measure(
         connect_s = max(w.answer()["connect_s"] for w in workers)
         for w in workers:
             w.send({"follow": ROWS})
-        cpu = server.cpu()
+        cpu, _ = server.cpu()
         start = time.time()
         publish_s = server.go(file_id, state, pace)
         client_cpu = sum(w.answer()["cpu_s"] for w in workers)
         elapsed = time.time() - start
-        cpu = server.cpu() - cpu
+        cpu_after, gc_pause = server.cpu()
+        cpu = cpu_after - cpu
         latencies: dict[str, list[float]] = {"row": [], "file": [], "school": []}
         with tempfile.TemporaryDirectory() as tmp:
             for i, w in enumerate(workers):
@@ -333,6 +358,7 @@ def measure(
         "events_per_s": len(latencies["row"]) / elapsed,
         # CPU while following: the server's (publisher included) and the clients'
         "server_cpu_s": cpu,
+        "gc_pause_ms": 1000 * gc_pause,
         "client_cpu_s": client_cpu,
     }
     for kind, values in latencies.items():
@@ -381,6 +407,7 @@ def report(engine: str, scenario: str, pace: float, r: dict[str, Any]) -> None:
         f"{r['events_per_s']:>9,.0f} row events/s; {lat('row')}{lat('file')}{lat('school')}"
         f"connect+snapshots {r['connect_s']:.1f} s, publisher {r['publish_s']:.2f} s, "
         f"CPU server {r['server_cpu_s']:.1f} s, clients {r['client_cpu_s']:.1f} s; "
+        f"longest GC pause {r['gc_pause_ms']:.0f} ms; "
         f"p99 < {GOAL_P99_MS:.0f} ms: {verdict}",
         flush=True,
     )

@@ -29,12 +29,13 @@ def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     from gradesync.app import create_app
-    from gradesync.live.transport import uvicorn_options
+    from gradesync.live.transport import freeze_startup_heap, uvicorn_options
     from gradesync.migrations import SchemaTooNewError
 
     class AnnouncingServer(uvicorn.Server):
         async def startup(self, sockets: list[socket.socket] | None = None) -> None:
             await super().startup(sockets=sockets)  # exits the process if the app cannot start
+            freeze_startup_heap()
             host, port = self.servers[0].sockets[0].getsockname()[:2]
             print(f"gradesync listening on {listening_url(host, port)}", flush=True)
 

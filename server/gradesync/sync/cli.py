@@ -57,8 +57,9 @@ async def _run(
     from gradesync.live import get_bus
     from gradesync.sync.runtime import SyncRuntime
 
+    # A worker only publishes: it has no subscribers, so its bus is not started (a
+    # started PostgreSQL bus would LISTEN and decode every event of every process).
     bus = get_bus(settings)
-    await bus.start()
     runtime = SyncRuntime(settings, db, box, bus, sync_settings)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

@@ -155,10 +155,14 @@ def set_rows(session: Session, updates: Sequence[dict[str, Any]]) -> None:
     Rows getting identical values share one ``UPDATE … WHERE id IN (…)``: a
     batch the Sở stored whole is one statement, not one per row.
     """
-    groups: dict[str, tuple[dict[str, Any], list[int]]] = {}
+    groups: dict[tuple[Any, ...], tuple[dict[str, Any], list[int]]] = {}
     for u in updates:
         values = {k: v for k, v in u.items() if k != "id"}
-        key = json.dumps(values, sort_keys=True, default=str)
+        # Only the errors (a list) need encoding to be hashable; the rest are keys as is.
+        key = tuple(
+            (k, json.dumps(v, sort_keys=True) if isinstance(v, list | dict) else v)
+            for k, v in sorted(values.items())
+        )
         groups.setdefault(key, (values, []))[1].append(u["id"])
     for values, ids in groups.values():
         session.execute(update(rows).where(rows.c.id.in_(ids)).values(**values))

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import sys
+import uuid
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -65,6 +66,43 @@ def commit_states(
     ]
     events.append(FileEvent(file_id, school_id, dataclasses.asdict(counts)))
     return events
+
+
+def put_job(
+    db: Database,
+    file_id: str,
+    state: str,
+    job_id: str | None = None,
+    class_name: str = "6A1",
+    subject_code: str = "TOAN",
+    message: str | None = None,
+) -> str:
+    """Insert a push job for ``file_id`` (or set an existing one's state), as the
+    sync engine's rows would be, without publishing anything; its id."""
+    from gradesync.sync.models import ACTIVE_JOB_STATES, PushJob, active_key
+
+    with db.write_session() as session:
+        job = session.get(PushJob, job_id) if job_id else None
+        if job is None:
+            school_id = session.execute(
+                select(staged.c.school_id).where(staged.c.file_id == file_id).limit(1)
+            ).scalar_one()
+            job = PushJob(
+                id=job_id or uuid.uuid4().hex,
+                school_id=school_id,
+                school_year="2025-2026",
+                semester="HK1",
+                class_name=class_name,
+                subject_code=subject_code,
+                file_id=file_id,
+                state=state,
+            )
+            session.add(job)
+        key = (job.school_id, job.school_year, job.semester, job.class_name, job.subject_code)
+        job.state, job.message, job.updated_at = state, message, utcnow()
+        job.active_key = active_key(*key) if state in ACTIVE_JOB_STATES else None
+        session.commit()
+        return job.id
 
 
 def drive(

@@ -9,10 +9,11 @@ from collections.abc import Callable, Iterator
 import pytest
 from sqlalchemy import select
 
-from gradesync.live.events import FileEvent
+from gradesync.live.events import Event, FileEvent
 from gradesync.live.notify.models import NotificationDelivery
 from gradesync.live.notify.senders import verify
 from tests.live.conftest import FIRST_ROW, N_ROWS, SCHOOL_A, SCHOOL_B, Live, recv, rows_of
+from tests.live.driver import commit_states, put_job
 from tests.live.receivers import (
     Hit,
     SmtpServer,
@@ -37,13 +38,22 @@ def hook() -> Iterator[WebhookReceiver]:
 
 
 @pytest.fixture
+def sweep_seconds() -> str:
+    """``GRADESYNC_NOTIFY_SWEEP_SECONDS``: long, so that only events notify (tests of
+    the sweep parametrize it shorter)."""
+    return "3600"
+
+
+@pytest.fixture
 def notified(
     make_live: Callable[..., Live],
     smtp: SmtpServer,
     hook: WebhookReceiver,
     monkeypatch: pytest.MonkeyPatch,
+    sweep_seconds: str,
 ) -> Live:
     for name, value in {
+        "NOTIFY_SWEEP_SECONDS": sweep_seconds,
         "SMTP_HOST": smtp.host,
         "SMTP_PORT": str(smtp.port),
         "SMTP_FROM": "gradesync@so-gddt.example.vn",
@@ -181,6 +191,77 @@ def test_a_hanging_receiver_does_not_hold_up_the_sync(
             assert not release.is_set()  # all delivered while the receiver still hung
     finally:
         release.set()
+
+
+def settle_without_publishing(live: Live, failed: int = 2) -> list[Event]:
+    """The rows settle in the database as in :func:`finish_sync`; the events are returned,
+    not published (they are lost: a full buffer, a dropped LISTEN connection…)."""
+    keys = rows_of()
+    return commit_states(
+        live.backend.app.state.db,
+        live.file_id,
+        {k: "FAILED" if i >= N_ROWS - failed else "SYNCED" for i, k in enumerate(keys)},
+        {k: [{"code": "STUDENT_NOT_FOUND", "message": "không có"}] for k in keys[-failed:]},
+    )
+
+
+def outbox(live: Live) -> list[NotificationDelivery]:
+    with live.backend.db.read_session() as s:
+        return list(s.scalars(select(NotificationDelivery).order_by(NotificationDelivery.id)))
+
+
+@pytest.mark.parametrize("sweep_seconds", ["0.3"])
+def test_finished_comes_from_the_database_when_every_event_was_lost(
+    sweep_seconds: str, notified: Live, smtp: SmtpServer, hook: WebhookReceiver
+) -> None:
+    """Nothing published at all (a worker whose bus nobody hears): the file's job
+    changed and its rows settled in the database, so the sweep notifies."""
+    settle_without_publishing(notified)
+    put_job(notified.backend.app.state.db, notified.file_id, "DONE_WITH_ERRORS")
+    wait_for(lambda: len(smtp.messages) == 2 and len(hook.hits) == 1)
+    body = hook.hits[0].json()
+    assert body["event"] == "file.finished" and body["file_id"] == notified.file_id
+    assert (body["counts"]["synced"], body["counts"]["failed"]) == (N_ROWS - 2, 2)
+
+
+@pytest.mark.parametrize("sweep_seconds", ["0.3"])
+def test_a_lost_file_event_only_delays_finished(
+    sweep_seconds: str, notified: Live, smtp: SmtpServer
+) -> None:
+    """The row events came, the file's counts (the event that says "finished") did not."""
+    events = settle_without_publishing(notified)
+    notified.backend.app.state.bus.publish([e for e in events if not isinstance(e, FileEvent)])
+    wait_for(lambda: len(smtp.messages) == 2)
+    assert "đã gửi xong lên Sở" in str(smtp.messages[0]["Subject"])
+
+
+@pytest.mark.parametrize("sweep_seconds", ["3600"])
+def test_lost_events_make_the_notifier_ask_the_database_at_once(
+    sweep_seconds: str, notified: Live, hook: WebhookReceiver
+) -> None:
+    """The subscription reports lost events: the sweep runs then, not an hour later."""
+    settle_without_publishing(notified)
+    put_job(notified.backend.app.state.db, notified.file_id, "DONE_WITH_ERRORS")
+    bus = notified.backend.app.state.bus
+    loop = bus._fanout._loop
+    loop.call_soon_threadsafe(bus._fanout.mark_all_lost)
+    wait_for(lambda: len(hook.hits) == 1)
+    assert hook.hits[0].json()["event"] == "file.finished"
+
+
+def test_an_event_saying_finished_is_not_believed_over_the_database(
+    notified: Live, hook: WebhookReceiver
+) -> None:
+    """Counts in an event that claim "all settled" while the database has every row
+    unsent queue nothing; the real ending, heard after it, is notified (once)."""
+    bus, file_id = notified.backend.app.state.bus, notified.file_id
+    claimed = dict(notified.status()["counts"], pending=0, synced=N_ROWS)
+    bus.publish([FileEvent(file_id, SCHOOL_A, claimed)])
+    finish_sync(notified)
+    wait_for(lambda: len(hook.hits) == 1)
+    keys = {d.dedup_key for d in outbox(notified)}
+    assert keys == {f"{file_id}:finished:{N_ROWS - 2}-2-0"}
+    assert hook.hits[0].json()["counts"]["synced"] == N_ROWS - 2
 
 
 def test_settings_endpoint_scoping_validation_and_secrecy(live: Live) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from gradesync.live.events import JobEvent
 from tests.live.conftest import SCHOOL_A, SCHOOL_B, Live, recv, rows_of, upload_class
+from tests.live.driver import put_job
 
 
 def test_school_stream_snapshot_then_its_files_and_jobs_only(live: Live) -> None:
@@ -25,6 +26,37 @@ def test_school_stream_snapshot_then_its_files_and_jobs_only(live: Live) -> None
     assert (job["class_name"], job["subject_code"]) == ("6A1", "TOAN")
     assert counts["type"] == "file" and counts["file_id"] == live.file_id
     assert counts["counts"]["synced"] == 2
+
+
+def test_school_snapshot_lists_the_schools_active_jobs_not_settled_ones_nor_others(
+    live: Live,
+) -> None:
+    db = live.backend.app.state.db
+    other = upload_class(live.backend, "teacher_b", n=3, class_name="7A2")
+    running = put_job(db, live.file_id, "RUNNING", class_name="6A1")
+    blocked = put_job(db, live.file_id, "BLOCKED", class_name="6A2", message="Sở từ chối")
+    put_job(db, live.file_id, "DONE", class_name="6A3")
+    put_job(db, other, "QUEUED", class_name="7A2")  # school B's
+    with live.connect(f"/ws/schools/{SCHOOL_A}", "staff_a") as ws:
+        snapshot = recv(ws)
+    assert snapshot["jobs"] == [
+        {
+            "job_id": running,
+            "file_id": live.file_id,
+            "state": "RUNNING",
+            "class_name": "6A1",
+            "subject_code": "TOAN",
+            "detail": None,
+        },
+        {
+            "job_id": blocked,
+            "file_id": live.file_id,
+            "state": "BLOCKED",
+            "class_name": "6A2",
+            "subject_code": "TOAN",
+            "detail": "Sở từ chối",
+        },
+    ]
 
 
 def test_province_stream_sends_progress_per_school(live: Live) -> None:

@@ -37,6 +37,12 @@ class LiveSettings(BaseSettings):
     smtp_from: str = Field("gradesync@localhost", description="From: of notification emails.")
     notify_timeout_seconds: float = Field(10.0, gt=0, description="Per SMTP/webhook attempt.")
     notify_max_attempts: int = Field(8, ge=1, description="Attempts before giving up.")
+    notify_sweep_seconds: float = Field(
+        15.0,
+        gt=0,
+        description="How often the notifier checks the database for files that finished "
+        "(events are hints: a lost one only delays a notification this long).",
+    )
     notify_retry_base_seconds: float = Field(
         5.0, gt=0, description="First retry delay; doubles each attempt (jittered), ≤ 1 hour."
     )

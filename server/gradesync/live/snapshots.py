@@ -28,12 +28,16 @@ from gradesync.files.models import File, StagedRow
 from gradesync.files.repository import Counts, count_rows
 from gradesync.files.service import FileService
 from gradesync.schools.models import School
+from gradesync.sync.models import ACTIVE_JOB_STATES, PushJob
 
 staged_rows = StagedRow.__table__  # type: ignore[attr-defined]
 files = File.__table__  # type: ignore[attr-defined]
+push_jobs = PushJob.__table__  # type: ignore[attr-defined]
 
 #: Most files listed in a school snapshot (newest first).
 SCHOOL_SNAPSHOT_FILES = 500
+#: Most active jobs listed in a school snapshot (oldest first).
+SCHOOL_SNAPSHOT_JOBS = 2000
 
 
 #: Reads shared by many streams are done as this principal; each stream checks
@@ -78,7 +82,8 @@ def row_errors(
 
 
 def school_snapshot(session: Session, school_id: str) -> dict[str, Any]:
-    """The school's files (newest first) with their counts, and the school's totals."""
+    """The school's files (newest first) with their counts, the school's totals, and its
+    active push jobs (oldest first; each as a ``job`` message's fields, without ``at``)."""
     query = (
         select(files.c.id, files.c.filename, files.c.status, files.c.created_at)
         .where(files.c.school_id == school_id)
@@ -101,7 +106,30 @@ def school_snapshot(session: Session, school_id: str) -> dict[str, Any]:
             }
             for f in listed
         ],
+        "jobs": active_jobs(session, school_id),
     }
+
+
+def active_jobs(session: Session, school_id: str) -> list[dict[str, Any]]:
+    """The school's jobs not settled yet (scheduled, queued, running, blocked)."""
+    c = push_jobs.c
+    query = (
+        select(c.id, c.file_id, c.state, c.class_name, c.subject_code, c.message)
+        .where(c.school_id == school_id, c.state.in_(sorted(ACTIVE_JOB_STATES)))
+        .order_by(c.created_at, c.id)
+        .limit(SCHOOL_SNAPSHOT_JOBS)
+    )
+    return [
+        {
+            "job_id": j.id,
+            "file_id": j.file_id,
+            "state": j.state,
+            "class_name": j.class_name,
+            "subject_code": j.subject_code,
+            "detail": j.message,
+        }
+        for j in session.execute(query)
+    ]
 
 
 def province_snapshot(session: Session) -> dict[str, Any]:

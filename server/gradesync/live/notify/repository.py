@@ -17,8 +17,10 @@ from gradesync.live.notify.models import (
     NotificationSettings,
 )
 from gradesync.schools.models import School
+from gradesync.sync.models import ACTIVE_JOB_STATES, PushJob
 
 outbox = NotificationDelivery.__table__  # type: ignore[attr-defined]
+jobs = PushJob.__table__  # type: ignore[attr-defined]
 
 
 def get_settings(session: Session, school_id: str) -> NotificationSettings | None:
@@ -27,6 +29,24 @@ def get_settings(session: Session, school_id: str) -> NotificationSettings | Non
 
 def school_exists(session: Session, school_id: str) -> bool:
     return session.get(School, school_id) is not None
+
+
+def files_in_sync(session: Session, changed_since: dt.datetime) -> set[str]:
+    """Files that may be finishing: those with an active push job, or a job changed
+    since ``changed_since`` (a file's last job settles, then the file is finished)."""
+    c = jobs.c
+    query = select(c.file_id).where(
+        c.state.in_(sorted(ACTIVE_JOB_STATES)) | (c.updated_at >= changed_since)
+    )
+    return set(session.scalars(query.distinct()))
+
+
+def schools_of(session: Session, file_ids: Sequence[str]) -> dict[str, str]:
+    """Each file's school."""
+    if not file_ids:
+        return {}
+    query = select(File.id, File.school_id).where(File.id.in_(file_ids))  # type: ignore[call-overload,attr-defined]
+    return {file_id: school_id for file_id, school_id in session.execute(query)}
 
 
 def file_context(session: Session, file_id: str) -> tuple[str, str] | None:

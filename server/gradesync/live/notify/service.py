@@ -7,6 +7,15 @@ It runs in every API process as two background tasks on the server's loop:
   into outbox rows (one per email address and one for the webhook), read and
   written in a worker thread. The sync engine only ever calls
   ``bus.publish``, so nothing here can slow it down.
+* **sweep** — events are hints, the database is the truth: "finished" is
+  only ever queued when the file's counts *in the database* say so (every
+  valid row settled), and every ``GRADESYNC_NOTIFY_SWEEP_SECONDS`` (at once
+  after :class:`~gradesync.live.bus.EventsLost`) the notifier re-reads the
+  files that may have finished — those it heard of since the last sweep and
+  those whose push jobs changed since then (at startup: in the last day) —
+  and queues what it finds. A lost event (a full buffer, a dropped LISTEN
+  connection, a worker whose bus nobody hears) only delays a notification;
+  the outbox's dedup key makes hearing it twice harmless.
 * **dispatch** — claims due outbox rows, sends them concurrently (SMTP in a
   thread, webhook with httpx, each bounded by ``GRADESYNC_NOTIFY_TIMEOUT_SECONDS``),
   marks them sent, or schedules a retry with jittered exponential backoff
@@ -21,7 +30,7 @@ import dataclasses
 import datetime as dt
 import logging
 import random
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 import httpx
@@ -32,7 +41,7 @@ from gradesync.files.repository import count_rows
 from gradesync.live.bus import EventBus, EventsLost
 from gradesync.live.events import PROVINCE, Event
 from gradesync.live.notify import repository
-from gradesync.live.notify.content import Trigger, compose, dedup_key, trigger_of
+from gradesync.live.notify.content import Kind, Trigger, compose, dedup_key, trigger_of
 from gradesync.live.notify.models import Channel, DeliveryState
 from gradesync.live.notify.senders import DeliveryError, send_email, send_webhook
 from gradesync.live.settings import LiveSettings
@@ -44,12 +53,19 @@ BATCH = 20
 #: How often the dispatcher looks for due work it was not woken for (other processes', retries).
 POLL_SECONDS = 2.0
 MAX_BACKOFF_SECONDS = 3600.0
+#: At startup, files whose jobs changed this recently are checked (a restart misses no ending).
+STARTUP_LOOKBACK = dt.timedelta(days=1)
+#: Overlap between sweeps: a job's ``updated_at`` is stamped before its transaction commits.
+SWEEP_OVERLAP = dt.timedelta(minutes=1)
 
 
 class Notifier:
     def __init__(self, db: Database, bus: EventBus, box: SecretBox, settings: LiveSettings) -> None:
         self.db, self.bus, self.box, self.settings = db, bus, box, settings
         self._wake = asyncio.Event()
+        self._sweep_now = asyncio.Event()
+        #: files heard of since the last sweep (it checks them against the database)
+        self._heard: set[str] = set()
         self._tasks: list[asyncio.Task[None]] = []
         self._http: httpx.AsyncClient | None = None
 
@@ -59,6 +75,7 @@ class Notifier:
         self._tasks = [
             asyncio.create_task(self._watch(subscription), name="gradesync-notify-watch"),
             asyncio.create_task(self._dispatch(), name="gradesync-notify-dispatch"),
+            asyncio.create_task(self._sweep(), name="gradesync-notify-sweep"),
         ]
 
     async def stop(self) -> None:
@@ -77,12 +94,13 @@ class Notifier:
                 try:
                     events = await subscription.next_batch()
                 except EventsLost:
-                    # Missed events may have been the last of a file; the
-                    # counts in the next FileEvent of that file catch up.
+                    # Missed events may have been the last of a file: ask the database.
                     subscription.resync()
+                    self._sweep_now.set()
                     continue
                 except StopAsyncIteration:
                     return
+                self._heard.update(e.file_id for e in events)
                 triggers = _triggers(events)
                 if not triggers:
                     continue
@@ -107,6 +125,8 @@ class Notifier:
                 if context is None:
                     continue
                 counts = _counts(count_rows(session, [trigger.file_id])[trigger.file_id])
+                if trigger.kind == Kind.FINISHED and not _finished(counts):
+                    continue  # an event said so, the database does not (yet, or any more)
                 content = compose(
                     trigger,
                     filename=context[0],
@@ -140,6 +160,39 @@ class Notifier:
             queued = repository.enqueue(session, rows)
             session.commit()
         return queued
+
+    # -- the database → outbox (what events missed) -----------------------------------------
+
+    async def _sweep(self) -> None:
+        since = utcnow() - STARTUP_LOOKBACK
+        while True:
+            started = utcnow()
+            heard, self._heard = self._heard, set()
+            self._sweep_now.clear()
+            try:
+                if await asyncio.to_thread(self.sweep, since, heard):
+                    self._wake.set()
+                since = started - SWEEP_OVERLAP
+            except Exception:
+                log.exception("notify: sweep failed")
+                self._heard |= heard
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(
+                    self._sweep_now.wait(), timeout=self.settings.notify_sweep_seconds
+                )
+
+    def sweep(self, jobs_changed_since: dt.datetime, heard: Iterable[str] = ()) -> int:
+        """Queue "finished" for the files the database says are finished, among those
+        heard of and those whose push jobs changed since ``jobs_changed_since``;
+        how many deliveries are new (already queued ones are not queued again)."""
+        with self.db.read_session() as session:
+            candidates = repository.files_in_sync(session, jobs_changed_since) | set(heard)
+            if not candidates:
+                return 0
+            counts = count_rows(session, sorted(candidates))
+            done = sorted(f for f, c in counts.items() if _finished(_counts(c)))
+            schools = repository.schools_of(session, done)
+        return self.enqueue([Trigger(f, schools[f], Kind.FINISHED) for f in done if f in schools])
 
     # -- outbox → receivers --------------------------------------------------------------------
 
@@ -255,3 +308,8 @@ def _triggers(events: Sequence[Event]) -> list[Trigger]:
 
 def _counts(counts: Any) -> dict[str, int]:
     return dataclasses.asdict(counts)
+
+
+def _finished(counts: dict[str, int]) -> bool:
+    """Every valid row settled (synced, failed or dead) — and there was one to send."""
+    return counts["valid"] > 0 and counts["pending"] == 0

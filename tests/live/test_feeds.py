@@ -160,3 +160,46 @@ def test_a_quiet_feed_sends_its_members_a_ping_and_a_stopping_bus_ends_members()
             await member.next_frames(timeout=5)
 
     run(main)
+
+
+def test_an_idle_member_is_written_directly_a_busy_or_full_one_is_queued_in_order() -> None:
+    """While a stream waits with nothing queued, the pump writes for it (no task
+    woken); a socket that cannot take bytes now, or a stream still sending, gets
+    the delivery queued, and what is queued is never overtaken."""
+
+    async def main(bus: InProcessBus, feeds: Feeds) -> None:
+        written: list[str] = []
+        accept = True
+
+        def write(frames: Sequence[str]) -> bool:
+            if accept:
+                written.extend(frames)
+            return accept
+
+        member = feeds.join(bus, "k", file_topic("f1"), Renderer())
+        member.write_directly(write)
+        bus.publish([row(1)])  # not parked yet (the stream is sending its snapshot)
+        while not member.pending():
+            await asyncio.sleep(0.001)
+        first = await member.next_frames(timeout=5)
+        assert written == [] and '"row":1' in first[0]
+
+        waiting = asyncio.create_task(member.next_frames(timeout=5))
+        await asyncio.sleep(0)  # parked now
+        bus.publish([row(2)])
+        while not written:
+            await asyncio.sleep(0.001)
+        assert '"row":2' in written[0] and not waiting.done()  # written, task not woken
+
+        accept = False  # the socket is full: queued, and the stream wakes to send it
+        bus.publish([row(3)])
+        got = await waiting
+        assert '"row":3' in got[0] and len(written) == 1
+        accept = True
+        bus.publish([row(4)])  # the stream is not parked (sending row 3): queued
+        while not member.pending():
+            await asyncio.sleep(0.001)
+        assert '"row":4' in (await member.next_frames(timeout=5))[0]
+        assert len(written) == 1
+
+    run(main)

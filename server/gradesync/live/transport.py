@@ -9,7 +9,10 @@ sans-I/O protocol (on the ``websockets`` library) with two changes:
   ``scope["extensions"][SHARED_FRAMES]["send"](frames)`` writes
   a feed's :class:`~gradesync.live.messages.SharedFrames` with **one** socket
   write of bytes built once for every stream (``frames.wire``), instead of one
-  ASGI send, one frame encoding and one write per message per socket. Other
+  ASGI send, one frame encoding and one write per message per socket;
+  ``…["write_now"](frames)`` does it synchronously, or answers ``False`` when
+  the socket is paused or closing (the feed's pump writes to idle streams this
+  way, without waking their tasks: :meth:`gradesync.live.feeds.Member.write_directly`). Other
   servers (tests' ``TestClient``, another ASGI server) do not offer it and the
   streams send message by message, as before.
 * **Only large messages are compressed.** permessage-deflate (RFC 7692) is
@@ -103,7 +106,20 @@ class LiveWebSocketProtocol(WebSocketsSansIOProtocol):
         # The app's task was only scheduled: it sees the extension from its first step.
         scope = getattr(self, "scope", None)
         if scope is not None:
-            scope["extensions"][SHARED_FRAMES] = {"send": self.send_shared}
+            scope["extensions"][SHARED_FRAMES] = {
+                "send": self.send_shared,
+                "write_now": self.write_shared_now,
+            }
+
+    def write_shared_now(self, frames: SharedFrames) -> bool:
+        """Write ``frames`` at once if the socket takes them (open, not paused);
+        ``False`` otherwise, and the caller sends them with :meth:`send_shared`."""
+        if not self.writable.is_set() or self.disconnected or self.close_sent:
+            return False
+        if self.conn.state is not State.OPEN:
+            return False
+        self.transport.write(frames.wire)
+        return True
 
     async def send_shared(self, frames: SharedFrames) -> None:
         """Write ``frames`` (text messages) to this connection, in one write when it can."""

@@ -230,6 +230,9 @@ async def _stream(
         # One write of the feed's shared bytes per delivery, when the server offers it.
         extension = websocket.scope.get("extensions", {}).get(SHARED_FRAMES) or {}
         send_shared: Callable[[SharedFrames], Awaitable[None]] | None = extension.get("send")
+        # From here on (the snapshot is out) an idle stream's deliveries may be written
+        # by the feed itself, without waking this task.
+        member.write_directly(extension.get("write_now"))
 
         async def send_changes() -> None:
             while True:
@@ -237,7 +240,9 @@ async def _stream(
                     frames = await member.next_frames()  # the feed sends heartbeats
                 except EventsLost:
                     member.resync()  # before the read: what follows is queued again
+                    member.write_directly(None)  # nothing may overtake the snapshot
                     await websocket.send_text(await snapshot())
+                    member.write_directly(extension.get("write_now"))
                     continue
                 except StopAsyncIteration:  # the bus is stopping
                     await websocket.close(code=1001, reason="server shutting down")

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from gradesync.sync.models import IdempotencyKey, SyncWindow
 from gradesync.sync.repository._tables import (
     audit,
+    copy_rows,
     idem,
     insert_for,
     rows,
@@ -21,7 +22,12 @@ from gradesync.sync.repository._tables import (
 
 
 def add_audit(session: Session, entries: Sequence[dict[str, Any]]) -> None:
-    if entries:
+    """Append audit entries (oldest first: ids follow the order), one COPY on PostgreSQL."""
+    if not entries:
+        return
+    if session.get_bind().dialect.name == "postgresql":
+        copy_rows(session, audit, entries)
+    else:
         session.execute(insert(audit), list(entries))
 
 

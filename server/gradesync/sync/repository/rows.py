@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import json
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import and_, bindparam, func, or_, select, update
+from sqlalchemy import String, and_, bindparam, cast, func, or_, select, update
+from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.orm import Session
 
-from gradesync.core.db import JSONType
+from gradesync.core.db import JSONType, UTCDateTime
 from gradesync.files.models import SyncState, Validation
 from gradesync.sync.repository._tables import (
     ROW_PENDING,
@@ -213,40 +216,67 @@ def rows_by_id(session: Session, row_ids: Sequence[int]) -> list[Any]:
 
 def record_synced(session: Session, job: Any, synced: Sequence[Any], now: dt.datetime) -> None:
     """Upsert the ledger: these rows' payloads (``student_id``, ``payload_hash``; rows of
-    ``job``'s gradebook) are what the Sở now holds."""
+    ``job``'s gradebook) are what the Sở now holds.
+
+    On PostgreSQL one statement unnests the students and hashes (an executemany
+    would be one upsert per row); elsewhere an executemany.
+    """
     if not synced:
         return
-    entries = [
-        {
-            "school_id": job.school_id,
-            "school_year": job.school_year,
-            "semester": job.semester,
-            "class_name": job.class_name,
-            "subject_code": job.subject_code,
-            "student_id": r.student_id,
-            "payload_hash": r.payload_hash,
+    book = {k: getattr(job, k) for k in _BOOK}
+    if session.get_bind().dialect.name == "postgresql":
+        params = {
+            **book,
+            "student_ids": [r.student_id for r in synced],
+            "hashes": [r.payload_hash for r in synced],
             "job_id": job.id,
             "synced_at": now,
         }
+        session.execute(_ledger_upsert_unnested(), params)
+        return
+    entries = [
+        {**book, "student_id": r.student_id, "payload_hash": r.payload_hash, "job_id": job.id,
+         "synced_at": now}
         for r in synced
-    ]
-    stmt = insert_for(session, ledger)
-    stmt = stmt.on_conflict_do_update(
-        index_elements=[
-            "school_id",
-            "school_year",
-            "semester",
-            "class_name",
-            "subject_code",
-            "student_id",
-        ],
+    ]  # fmt: skip
+    session.execute(_ledger_upsert(insert_for(session, ledger)), entries)
+
+
+#: The gradebook's part of a ledger key (with ``student_id``, the whole key).
+_BOOK = ("school_id", "school_year", "semester", "class_name", "subject_code")
+
+
+def _ledger_upsert(stmt: Any) -> Any:
+    return stmt.on_conflict_do_update(
+        index_elements=[*_BOOK, "student_id"],
         set_={
             "payload_hash": stmt.excluded.payload_hash,
             "job_id": stmt.excluded.job_id,
             "synced_at": stmt.excluded.synced_at,
         },
     )
-    session.execute(stmt, entries)
+
+
+@functools.cache
+def _ledger_upsert_unnested() -> Any:
+    """``INSERT … SELECT :book…, unnest(:student_ids, :hashes), :job_id, :synced_at
+    ON CONFLICT … DO UPDATE`` (PostgreSQL), built once."""
+    pairs = (
+        func.unnest(
+            cast(bindparam("student_ids"), ARRAY(String)), cast(bindparam("hashes"), ARRAY(String))
+        )
+        .table_valued("student_id", "payload_hash")
+        .render_derived()
+    )
+    source = select(
+        *(cast(bindparam(k), String) for k in _BOOK),
+        pairs.c.student_id,
+        pairs.c.payload_hash,
+        cast(bindparam("job_id"), String),
+        bindparam("synced_at", type_=UTCDateTime),
+    )
+    columns = [*_BOOK, "student_id", "payload_hash", "job_id", "synced_at"]
+    return _ledger_upsert(pg_insert(ledger).from_select(columns, source))
 
 
 def forget_synced(session: Session, row_ids: Sequence[int]) -> None:

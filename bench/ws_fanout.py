@@ -43,6 +43,7 @@ import array
 import contextlib
 import gc
 import json
+import math
 import os
 import statistics
 import subprocess
@@ -366,7 +367,7 @@ def measure(
             values.sort()
             result[kind] = (
                 1000 * statistics.median(values),
-                1000 * values[int(0.99 * (len(values) - 1))],
+                1000 * values[math.ceil(0.99 * len(values)) - 1],  # nearest rank
                 1000 * values[-1],
             )
     return result

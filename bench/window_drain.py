@@ -49,12 +49,14 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from sqlalchemy import func, select
 
 from gradesync.core.bootstrap import open_database, secret_box
 from gradesync.core.settings import Settings
 from gradesync.demo.cluster import Cluster, start_simulator
 from gradesync.demo.workbook import filled_workbook
 from gradesync.schools import service as schools
+from gradesync.sync.models import AuditEvent, PushJob
 
 CLASSES = ("6A1", "6A2", "6A3")
 SUBJECTS = (("TOAN", "Toán"), ("NGUVAN", "Ngữ văn"), ("TIENGANH", "Tiếng Anh"),
@@ -202,6 +204,7 @@ def drain(
         first, done = _watch(so, n, open_mono, timeout=n / rate * 4 + 120)
         cpu, machine = meter.stop()
         finishes = _finish_times(api, jobs, opens_at)
+        _print_start(Settings(home=home, database_url=database_url), opens_at)
         limited = so.get("/_sim/counters").json()["requests"]["by_status"].get("429", 0)
         burst = max(1, round(rps))
         ideal = max(0, n / STUDENTS - burst) / rps
@@ -215,6 +218,22 @@ def drain(
         cluster.stop()
         simulator.stop()
         so.close()
+
+
+def _print_start(settings: Settings, opens_at: datetime) -> None:
+    """How the drain started: the first claim after the opening, and the runs that found
+    the window not yet open (our clock estimate's uncertainty widens the guard band)."""
+    db = open_database(settings)
+    try:
+        with db.read_session() as session:
+            first = session.execute(select(func.min(PushJob.started_at))).scalar()
+            early = session.execute(
+                select(func.count()).where(AuditEvent.cause == "WINDOW_NOT_OPEN")
+            ).scalar()
+    finally:
+        db.dispose()
+    after = (first - opens_at).total_seconds() if first else float("nan")
+    print(f"  first claim {after:.2f}s after the opening; {early} runs found it not yet open")
 
 
 class CpuMeter:

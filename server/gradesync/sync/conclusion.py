@@ -58,6 +58,9 @@ class Report:
     events: list[Event] = field(default_factory=list)
     #: the results are written but the job can finish only after a read-back
     needs_read_back: bool = False
+    #: payloads of the rows the run sent, by row id (a row's payload never changes): the
+    #: reconciliation need not read them again
+    payloads: dict[int, Any] = field(default_factory=dict)
 
 
 def conclude(db: Database, claim: Claim, report: Report, now: dt.datetime) -> Report:
@@ -98,7 +101,7 @@ def _next(session: Session, job: Any, report: Report, now: dt.datetime) -> Chang
         )  # fmt: skip
         repository.block_school(session, job.school_id, message, now)
         return changed
-    rows = repository.job_rows(session, job.id, None)  # one read serves every branch
+    rows = repository.job_rows(session, job.id, None, payload=False)  # serves every branch
     pending = [r for r in rows if r.sync_state in repository.ROW_PENDING]
     if isinstance(halt, WindowClosed):
         due = report.retry_at
@@ -135,7 +138,11 @@ def _finish(
     """Settle a job none of whose ``rows`` (all of them, as now written) is pending."""
     synced = [r for r in rows if r.sync_state == SyncState.SYNCED]
     counts = Counter(r.sync_state for r in rows)
-    mismatches = compare(synced, report.held) if report.held is not None and synced else []
+    mismatches = []
+    if report.held is not None and synced:
+        payloads = report.payloads  # SYNCED by an earlier run: read theirs
+        payloads |= repository.payloads_of(session, [r.id for r in synced if r.id not in payloads])
+        mismatches = compare(synced, report.held, payloads)
     reconcile = "UNCHECKED" if report.held is None else "MISMATCH" if mismatches else "OK"
     state = final_state(counts)
     message = done_message(state, counts)

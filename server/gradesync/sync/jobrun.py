@@ -71,7 +71,7 @@ class JobRun:
             window = verdict.open
             rows, events = await asyncio.to_thread(steps.prepare, self.db, self.claim, utcnow())
             publish(self.w.publisher, events)
-        report = Report()
+        report = Report(payloads={r.id: r.payload for r in rows})
         if rows:
             await self._send(rows, window, report)
         if report.halt is None and _nothing_pending(rows, report):

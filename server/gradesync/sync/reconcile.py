@@ -10,7 +10,7 @@ dropped so the next push sends it again; the job records how many mismatched.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -61,8 +61,13 @@ def differences(sent: dict[str, Any], held: dict[str, Any]) -> list[str]:
     return [k for k in keys if a.get(k) != b.get(k)]
 
 
-def compare(rows: Sequence[Any], held: Sequence[dict[str, Any]]) -> list[Mismatch]:
-    """Rows (``id``, ``sheet``, ``row``, ``student_id``, ``payload``) against the read-back."""
+def compare(
+    rows: Sequence[Any],
+    held: Sequence[dict[str, Any]],
+    payloads: Mapping[int, Any] | None = None,
+) -> list[Mismatch]:
+    """Rows (``id``, ``sheet``, ``row``, ``student_id``, and ``payload`` unless
+    ``payloads`` gives it by row id) against the read-back."""
     by_student = {str(r.get("student_id")): r for r in held}
     out = []
     for row in rows:
@@ -75,7 +80,8 @@ def compare(rows: Sequence[Any], held: Sequence[dict[str, Any]]) -> list[Mismatc
             )
             out.append(Mismatch(row.id, {"code": MISMATCH, "message": message}))
             continue
-        fields = differences(row.payload or {}, record)
+        payload = payloads[row.id] if payloads is not None else row.payload
+        fields = differences(payload or {}, record)
         if fields:
             names = ", ".join(_FIELD_NAMES.get(f, f) for f in fields)
             message = (

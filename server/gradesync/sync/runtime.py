@@ -36,9 +36,9 @@ class SyncRuntime:
     ) -> None:
         self.settings = sync_settings or SyncSettings()
         self.db = db
-        # A token fetch retries for up to max(timeout, 10 s): the renewal's lease covers it.
-        lease = 2 * max(self.settings.client_timeout, 10.0)
-        tokens = SharedTokens(db, box, lease=lease)
+        # A renewal outliving its lease is only taken over (at worst one extra 401), while
+        # a process killed mid-renewal keeps the others waiting for the whole lease: short.
+        tokens = SharedTokens(db, box, lease=self.settings.client_timeout)
         self.client = make_client(settings.so_base_url, self.settings, tokens)
         self.windows = WindowBook(db, box, self.client, self.settings)
         self.worker = Worker(db, box, self.client, self.windows, self.settings, publisher)

@@ -87,18 +87,22 @@ def row_brief(session: Session, row_ids: Sequence[int]) -> list[Any]:
     return list(session.execute(query))
 
 
-def _sendable_columns() -> list[Any]:
+def _sendable_columns(payload: bool = True) -> list[Any]:
     """What sending and settling a row needs (one list for both queries below)."""
     c = rows.c
     return [c.id, c.file_id, c.sheet, c.row, c.student_id, c.sync_state, c.sync_errors,
-            c.payload, c.payload_hash, c.attempts, c.next_attempt_at, c.superseded_at]  # fmt: skip
+            *([c.payload] if payload else []), c.payload_hash, c.attempts, c.next_attempt_at,
+            c.superseded_at]  # fmt: skip
 
 
-def job_rows(session: Session, job_id: str, states: Iterable[str] | None) -> list[Any]:
+def job_rows(
+    session: Session, job_id: str, states: Iterable[str] | None, *, payload: bool = True
+) -> list[Any]:
     """A job's rows in ``states`` (None: all), with everything needed to send and settle
-    them."""
+    them (``payload=False``: all but the payload, the bulky part)."""
     c = rows.c
-    query = select(*_sendable_columns()).where(c.job_id == job_id).order_by(c.sheet, c.row)
+    query = select(*_sendable_columns(payload)).where(c.job_id == job_id)
+    query = query.order_by(c.sheet, c.row)
     if states is not None:
         query = query.where(c.sync_state.in_(list(states)))
     return list(session.execute(query))
@@ -115,6 +119,14 @@ def pending_rows_of(session: Session, job_ids: Sequence[str]) -> list[Any]:
         .order_by(c.job_id, c.sheet, c.row)
     )
     return list(session.execute(query))
+
+
+def payloads_of(session: Session, row_ids: Sequence[int]) -> dict[int, Any]:
+    """The payloads of rows, by id."""
+    if not row_ids:
+        return {}
+    query = select(rows.c.id, rows.c.payload).where(rows.c.id.in_(list(row_ids)))
+    return {row_id: payload for row_id, payload in session.execute(query)}
 
 
 def job_row_counts(session: Session, job_id: str) -> dict[str, int]:

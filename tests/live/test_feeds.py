@@ -203,3 +203,22 @@ def test_an_idle_member_is_written_directly_a_busy_or_full_one_is_queued_in_orde
         assert len(written) == 1
 
     run(main)
+
+
+def test_a_direct_write_that_fails_leaves_the_delivery_to_the_stream_and_the_feed_going() -> None:
+    async def main(bus: InProcessBus, feeds: Feeds) -> None:
+        def broken(_frames: Sequence[str]) -> bool:
+            raise OSError("socket gone")
+
+        bad = feeds.join(bus, "k", file_topic("f1"), Renderer())
+        good = feeds.join(bus, "k", file_topic("f1"), Renderer())
+        bad.write_directly(broken)
+        waiting = asyncio.create_task(bad.next_frames(timeout=5))
+        await asyncio.sleep(0)  # parked
+        bus.publish([row(1)])
+        assert '"row":1' in (await waiting)[0]  # queued for the stream instead
+        assert '"row":1' in (await good.next_frames(timeout=5))[0]
+        bus.publish([row(2)])  # the pump still runs
+        assert '"row":2' in (await good.next_frames(timeout=5))[0]
+
+    run(main)

@@ -89,8 +89,12 @@ class Member:
             return
         # A parked stream has sent all it had: writing now keeps the order, and
         # spares waking its task (1,000 task switches per delivery at 1,000 streams).
-        if self._parked and not self._queue and self._write and self._write(delivery.frames):
-            return
+        if self._parked and not self._queue and self._write is not None:
+            try:
+                if self._write(delivery.frames):
+                    return
+            except Exception:  # the pump serves every member: never let one socket end it
+                self._write = None  # the stream's own send will meet the error
         self._queue.append(delivery)
         self._frames += len(delivery.frames)
         if self._frames > self._max_frames:

@@ -52,9 +52,9 @@ class Settings(BaseSettings):
     log_level: str = Field("INFO", description="Python logging level name.")
     ws_per_message_deflate: bool = Field(
         True,
-        description="Compress websocket messages (permessage-deflate). On: snapshots travel "
-        "~10× smaller to schools on slow links. Off: about two thirds less server CPU for "
-        "live streams to very many watchers (see bench/ws_fanout.py).",
+        description="Compress websocket messages of 8 KB or more (permessage-deflate, when "
+        "the client offers it): snapshots travel ~10× smaller to schools on slow links; the "
+        "small changes that follow are never compressed (gradesync.live.transport).",
     )
 
     @property

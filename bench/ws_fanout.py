@@ -28,12 +28,17 @@ p50/p99/max latency of row messages (and of ``file`` / ``school`` messages
 where there are some), connect+snapshot time, and the CPU seconds the server
 (publisher included) and the clients spent from the start of the sync to the
 last row received — on a shared machine, the server's CPU is what it would
-need on a core of its own. Goal: p99 < 250 ms. ``--no-deflate``: clients do
-not offer permessage-deflate (browsers do; a server can refuse it, e.g.
-uvicorn's ``ws_per_message_deflate=False``).
+need on a core of its own — and the server's longest garbage-collector pause
+in that time (all its threads stop). Goal: p99 < 250 ms.
+
+The server runs as ``gradesync serve`` does (:mod:`gradesync.live.transport`:
+shared frames, only messages ≥ 8 KB compressed, startup heap frozen);
+``--uvicorn-ws``: with uvicorn's own websocket protocol instead (the
+baseline). ``--no-deflate``: clients do not offer permessage-deflate
+(browsers do).
 ``python -m bench ws_fanout [--quick]`` (``--quick``: 200 clients, a b c d) or
 ``python -m bench.ws_fanout [--clients N] [--scenarios a,b,c,d,d-row]
-[--engines sqlite,postgresql] [--pace 50]``.
+[--engines sqlite,postgresql] [--pace 50] [--uvicorn-ws] [--no-deflate]``.
 """
 
 from __future__ import annotations

@@ -18,6 +18,10 @@ records created until all N are stored.
   from ``GET /api/jobs/{id}``) after the opening; round-robin should make
   them bunch near the end (first/last close to 1), where first-come-first-served
   would spread them evenly from 0 to the drain time.
+* **where the CPU went**: CPU seconds of each process kind (server, workers,
+  simulator, the database's backends, the bench) from the opening to the last
+  record, beside the whole machine's (on a shared machine the rest is other
+  work); when the first claim came after the opening; answers 401.
 
 Configurations: ``sqlite`` = one ``gradesync serve`` with its embedded worker;
 ``pg1`` / ``pg3`` = an API-only server and 1 / 3 ``gradesync worker`` processes
@@ -51,6 +55,7 @@ from typing import Any
 import httpx
 from sqlalchemy import func, select
 
+from bench._cpu import CpuMeter
 from gradesync.core.bootstrap import open_database, secret_box
 from gradesync.core.settings import Settings
 from gradesync.demo.cluster import Cluster, start_simulator
@@ -205,7 +210,9 @@ def drain(
         cpu, machine = meter.stop()
         finishes = _finish_times(api, jobs, opens_at)
         _print_start(Settings(home=home, database_url=database_url), opens_at)
-        limited = so.get("/_sim/counters").json()["requests"]["by_status"].get("429", 0)
+        by_status = so.get("/_sim/counters").json()["requests"]["by_status"]
+        limited = by_status.get("429", 0)
+        print(f"  answers 401 (a revoked or expired token): {by_status.get('401', 0)}")
         burst = max(1, round(rps))
         ideal = max(0, n / STUDENTS - burst) / rps
         api.close()
@@ -234,47 +241,6 @@ def _print_start(settings: Settings, opens_at: datetime) -> None:
         db.dispose()
     after = (first - opens_at).total_seconds() if first else float("nan")
     print(f"  first claim {after:.2f}s after the opening; {early} runs found it not yet open")
-
-
-class CpuMeter:
-    """CPU seconds (user + system, from ``/proc/<pid>/stat``) of the processes of a run.
-
-    ``kinds()`` names the pids of each kind (server, workers, simulator, the
-    database's backends); it is asked again at the end so that a backend that
-    connected during the drain counts from zero.
-    """
-
-    def __init__(self, kinds: Callable[[], dict[str, list[int]]]) -> None:
-        self.kinds = kinds
-        self._at: dict[int, float] = {}
-
-    def start(self) -> None:
-        self._at = {p: _cpu_of(p) for pids in self.kinds().values() for p in pids}
-        self._machine = _machine_cpu()
-
-    def stop(self) -> tuple[dict[str, float], float]:
-        """CPU seconds per kind, and the machine's, since :meth:`start`."""
-        machine = _machine_cpu() - self._machine
-        return {
-            kind: sum(max(0.0, _cpu_of(p) - self._at.get(p, 0.0)) for p in pids)
-            for kind, pids in self.kinds().items()
-        }, machine
-
-
-def _machine_cpu() -> float:
-    """Busy CPU seconds of the whole machine since boot (``/proc/stat``, all but idle, iowait)."""
-    fields = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
-    return (sum(fields[:8]) - fields[3] - fields[4]) / os.sysconf("SC_CLK_TCK")
-
-
-def _cpu_of(pid: int) -> float:
-    """utime + stime of ``pid`` in seconds (0 when it is gone or unreadable)."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return 0.0
-    fields = stat.rsplit(")", 1)[1].split()  # after "(comm)", which may hold spaces
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def _processes(

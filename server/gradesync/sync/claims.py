@@ -63,7 +63,7 @@ def claim_jobs(
     """
     now = utcnow()
     with db.read_session() as session:  # cheap look first: no write lock when idle
-        if not repository.fair_candidates(session, now, 1):
+        if not repository.any_claimable(session, now):
             return [], []
     with db.write_session() as session:
         slots = min(free, cap - repository.running_count(session, now))

@@ -29,6 +29,7 @@ from gradesync.sync.repository.jobs import (
     waiting_terms,
 )
 from gradesync.sync.repository.leases import (
+    any_claimable,
     claimable,
     extend_leases,
     fair_candidates,
@@ -70,6 +71,7 @@ __all__ = [
     "active_job",
     "add_audit",
     "add_row_errors",
+    "any_claimable",
     "audit_of_file",
     "block_school",
     "blocked_jobs",

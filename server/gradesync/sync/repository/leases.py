@@ -37,6 +37,13 @@ def claimable(now: dt.datetime) -> Any:
     )
 
 
+def any_claimable(session: Session, now: dt.datetime) -> bool:
+    """Whether some job is claimable now: an index probe, not the fair order's ranking of
+    every due job (a worker asks before each claim and at every idle poll)."""
+    query = select(jobs.c.id).where(claimable(now)).limit(1)
+    return session.execute(query).first() is not None
+
+
 def running_count(session: Session, now: dt.datetime) -> int:
     c = jobs.c
     query = select(func.count()).where(c.state == JobState.RUNNING, c.lease_until >= now)

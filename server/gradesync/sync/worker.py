@@ -5,8 +5,9 @@
   ``FOR UPDATE SKIP LOCKED``, so several ``gradesync worker`` processes never
   take the same job; SQLite: the single embedded worker, writers serialised),
   within a global cap of RUNNING jobs, gives each a lease and a new fence, and
-  prepares the rows of those whose window is open. Completions are gathered
-  for a moment (``CLAIM_GATHER``) so one claim serves several free slots.
+  prepares the rows of those whose window is open. While runs are in flight,
+  a claim waits until a quarter of the slots is free (``CLAIM_BATCH``, at most
+  ``CLAIM_GATHER``) so one claim's fixed cost serves several jobs.
 - **Heartbeat**: every third of the lease the worker extends the leases it
   holds; one it lost (it stalled past the lease and another worker claimed
   the job) is cancelled, and anything it still tries to write is fenced.

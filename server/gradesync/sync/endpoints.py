@@ -1,4 +1,9 @@
-"""HTTP endpoints of the sync engine (contracts/api.md: push, jobs, windows, dead letters)."""
+"""HTTP endpoints of the sync engine (contracts/api.md: push, jobs, windows, dead letters).
+
+The async handlers (push, retry, reconcile, windows) take no request session:
+their services open short sessions of their own, and a request connection held
+across their awaits would let fifty concurrent pushes exhaust the pool.
+"""
 
 from __future__ import annotations
 
@@ -39,16 +44,6 @@ def get_runtime(request: Request) -> SyncRuntime:
 RuntimeDep = Annotated[SyncRuntime, Depends(get_runtime)]
 
 
-def release_request_session(session: SessionDep) -> None:
-    """End the request's read session (authentication used it) before long async work.
-
-    The service opens its own short sessions; keeping the request's connection
-    checked out while awaiting them lets fifty concurrent pushes exhaust the
-    pool and wait on each other.
-    """
-    session.close()
-
-
 StaffOrAdmin = Annotated[Principal, Depends(require_roles(Role.STAFF, Role.ADMIN))]
 Admin = Annotated[Principal, Depends(require_roles(Role.ADMIN))]
 
@@ -69,12 +64,10 @@ Admin = Annotated[Principal, Depends(require_roles(Role.ADMIN))]
 async def push_file(
     file_id: str,
     principal: CurrentPrincipal,
-    session: SessionDep,
     runtime: RuntimeDep,
     body: PushRequest | None = None,
     idempotency_key: Annotated[str | None, Header(max_length=255)] = None,
 ) -> JSONResponse:
-    release_request_session(session)
     status, content = await runtime.service.push(
         principal, file_id, body or PushRequest(), idempotency_key
     )
@@ -115,10 +108,7 @@ def file_jobs(
     status_code=202,
     responses=error_responses(401, 403, 404, 409),
 )
-async def retry_job(
-    job_id: str, principal: StaffOrAdmin, session: SessionDep, runtime: RuntimeDep
-) -> JSONResponse:
-    release_request_session(session)
+async def retry_job(job_id: str, principal: StaffOrAdmin, runtime: RuntimeDep) -> JSONResponse:
     status, content = await runtime.service.retry(principal, job_id)
     return JSONResponse(content, status_code=status)
 
@@ -131,10 +121,7 @@ async def retry_job(
     response_model=JobOut,
     responses=error_responses(401, 403, 404, 409, 503),
 )
-async def reconcile(
-    job_id: str, principal: StaffOrAdmin, session: SessionDep, runtime: RuntimeDep
-) -> JobOut:
-    release_request_session(session)
+async def reconcile(job_id: str, principal: StaffOrAdmin, runtime: RuntimeDep) -> JobOut:
     await runtime.service.reconcile(principal, job_id)
     return JobOut.model_validate(await run_in_threadpool(runtime.service.job_body, job_id))
 
@@ -199,10 +186,7 @@ def list_windows(
     status_code=201,
     responses=error_responses(401, 403, 422),
 )
-async def add_window(
-    body: WindowIn, principal: Admin, session: SessionDep, runtime: RuntimeDep
-) -> WindowOut:
-    release_request_session(session)
+async def add_window(body: WindowIn, principal: Admin, runtime: RuntimeDep) -> WindowOut:
     _check_window(body)
     window = await run_in_threadpool(
         runtime.windows.set_admin, body.school_year, body.semester, body.opens_at, body.closes_at
@@ -226,9 +210,8 @@ def _check_window(body: WindowIn) -> None:
     responses=error_responses(401, 403, 404, 409, 422),
 )
 async def edit_window(
-    window_id: str, body: WindowIn, principal: Admin, session: SessionDep, runtime: RuntimeDep
+    window_id: str, body: WindowIn, principal: Admin, runtime: RuntimeDep
 ) -> WindowOut:
-    release_request_session(session)
     _check_window(body)
     try:
         window = await run_in_threadpool(

@@ -22,7 +22,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from gradesync.auth.service import Principal
-from gradesync.core.db import Database, utcnow
+from gradesync.core.db import Database, retry_conflicts, utcnow
 from gradesync.core.errors import ApiError
 from gradesync.core.settings import Settings
 from gradesync.files import repository
@@ -148,6 +148,21 @@ class FileService:
             blob.discard()
             raise
 
+        summary, created = self._record(file, existing, report)
+        if not created:
+            return summary, False
+        if report is None:
+            self.executor.submit(self.parse_pending, file.id)
+        return summary, True
+
+    @retry_conflicts
+    def _record(
+        self, file: File, existing: File | None, report: WorkbookReport | None
+    ) -> tuple[FileSummary, bool]:
+        """Insert the file (replacing a REJECTED ``existing``) and stage ``report``, in one
+        transaction; ``(summary, created)``. Run again whole if PostgreSQL aborts it as a
+        deadlock victim (concurrent uploads superseding the same older rows)."""
+        school_id = file.school_id
         with self.db.write_session() as session:
             if existing is not None:  # a REJECTED earlier attempt: this one replaces it
                 repository.delete_file(session, existing.id)
@@ -175,9 +190,7 @@ class FileService:
                 )
             session.commit()
             summary = self._summaries(session, [file])[0]
-        if report is None:
-            self.executor.submit(self.parse_pending, file.id)
-        return summary, True
+            return summary, True
 
     def _school_for_upload(self, principal: Principal, requested: str | None) -> str:
         if principal.is_admin:

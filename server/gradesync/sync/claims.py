@@ -22,9 +22,9 @@ from sqlalchemy.orm import Session
 from gradesync.core.crypto import SecretBox
 from gradesync.core.db import Database, utcnow
 from gradesync.live.events import Event, RowEvent
-from gradesync.schools.service import UnknownSchoolError, so_credentials
 from gradesync.so import SchoolCredentials
 from gradesync.sync import repository
+from gradesync.sync.accounts import school_accounts
 from gradesync.sync.events import collect_events
 from gradesync.sync.models import JobState, SyncWindow
 from gradesync.sync.results import job_audit
@@ -102,24 +102,17 @@ def _prepare_open(
     session: Session, claimed: list[Claimed], judge: Judge, box: SecretBox, now: dt.datetime
 ) -> dict[int, RowEvent]:
     terms: dict[tuple[str, str], SyncWindow | None] = {}
-    accounts: dict[str, SchoolCredentials | Exception] = {}
     ready = []
     for c in claimed:
         term = (c.job.school_year, c.job.semester)
         if term not in terms:
             terms[term] = judge(session, *term)
         c.window = terms[term]
-        if c.window is None:
-            continue
-        ready.append(c)
-        school = c.job.school_id
-        if school not in accounts:
-            try:
-                creds = so_credentials(session, box, school)
-                accounts[school] = SchoolCredentials(school, creds.client_id, creds.client_secret)
-            except (UnknownSchoolError, ValueError) as exc:
-                accounts[school] = exc
-        c.creds = accounts[school]
+        if c.window is not None:
+            ready.append(c)
+    accounts = school_accounts(session, box, (c.job.school_id for c in ready))
+    for c in ready:
+        c.creds = accounts[c.job.school_id]
     due, changed = prepare_in(session, [c.job.id for c in ready], now)
     for c in ready:
         c.rows = due[c.job.id]

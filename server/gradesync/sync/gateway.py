@@ -6,9 +6,9 @@ from datetime import UTC, datetime, timedelta
 
 from gradesync.core.crypto import SecretBox
 from gradesync.core.db import Database
-from gradesync.schools.service import so_credentials
 from gradesync.so import RetryPolicy, SchoolCredentials, SoClient
 from gradesync.so.tokens import TokenStore
+from gradesync.sync.accounts import school_accounts
 from gradesync.sync.settings import SyncSettings
 
 
@@ -34,10 +34,13 @@ def make_client(
 
 
 def credentials(db: Database, box: SecretBox, school_id: str) -> SchoolCredentials:
-    """The school's Sở account (decrypted only here, for the client)."""
+    """The school's Sở account (decrypted only here, for the client); raises
+    ``UnknownSchoolError`` or ``ValueError`` (see :func:`school_accounts`)."""
     with db.read_session() as session:
-        creds = so_credentials(session, box, school_id)
-    return SchoolCredentials(school_id, creds.client_id, creds.client_secret)
+        creds = school_accounts(session, box, [school_id])[school_id]
+    if isinstance(creds, Exception):
+        raise creds
+    return creds
 
 
 def so_now(client: SoClient) -> datetime:

@@ -70,16 +70,18 @@ def conclude(db: Database, claim: Claim, report: Report, now: dt.datetime) -> Re
     def work(session: Session, job: Any) -> Changed:
         changed = Changed()
         s = report.settlement
+        audit: list[dict[str, Any]] = []  # appended with the job's own entry: one COPY
         if s is not None:
             repository.set_rows(session, s.updates)
             repository.record_synced(session, job, s.synced, now)
-            repository.add_audit(session, s.audit)
+            audit = list(s.audit)
             changed.known = {
                 u["id"]: row_event(row, job.school_id, u["sync_state"], u["sync_errors"])
                 for row, u in zip(s.rows, s.updates, strict=True)
             }
             report.settlement = None  # written: a second pass must not write it again
-        after = _next(session, job, report, now)
+        after = _next(session, job, report, now, audit)
+        repository.add_audit(session, audit)  # what no release_in took (see audit_before)
         if after is None:
             report.needs_read_back = True
             return changed
@@ -91,15 +93,19 @@ def conclude(db: Database, claim: Claim, report: Report, now: dt.datetime) -> Re
     return report
 
 
-def _next(session: Session, job: Any, report: Report, now: dt.datetime) -> Changed | None:
+def _next(
+    session: Session, job: Any, report: Report, now: dt.datetime, audit: list[dict[str, Any]]
+) -> Changed | None:
+    """What the job does next; ``audit``: the results' entries, to append first."""
     halt = report.halt
     if isinstance(halt, ConfigurationError):
         message = f"Hàng đợi của trường đã dừng: {halt.message_vi}"
         changed = release_in(
             session, job, JobState.BLOCKED, cause=halt.code, message=message, now=now,
-            last_error=halt.code,
+            last_error=halt.code, audit_before=audit,
         )  # fmt: skip
         repository.block_school(session, job.school_id, message, now)
+        changed.job_event = None  # read it: written twice
         return changed
     rows = repository.job_rows(session, job.id, None, payload=False)  # serves every branch
     pending = [r for r in rows if r.sync_state in repository.ROW_PENDING]
@@ -113,6 +119,7 @@ def _next(session: Session, job: Any, report: Report, now: dt.datetime) -> Chang
         changed = release_in(
             session, job, JobState.SCHEDULED, cause="WINDOW_CLOSED", message=message, now=now,
             due_at=due, rows_to=SyncState.SCHEDULED, last_error="WINDOW_CLOSED", crashes=0,
+            audit_before=audit,
         )  # fmt: skip
         changed.attention = "WINDOW_CLOSING"
         return changed
@@ -125,15 +132,20 @@ def _next(session: Session, job: Any, report: Report, now: dt.datetime) -> Chang
             now=now,
             due_at=min((r.next_attempt_at or now for r in pending), default=now),
             last_error="TRANSIENT" if retrying else None,
-            crashes=0,
+            crashes=0, audit_before=audit,
         )  # fmt: skip
     if report.held is None and not report.unreadable:
         return None
-    return _finish(session, job, rows, report, now)
+    return _finish(session, job, rows, report, now, audit)
 
 
 def _finish(
-    session: Session, job: Any, rows: list[Any], report: Report, now: dt.datetime
+    session: Session,
+    job: Any,
+    rows: list[Any],
+    report: Report,
+    now: dt.datetime,
+    audit: list[dict[str, Any]],
 ) -> Changed:
     """Settle a job none of whose ``rows`` (all of them, as now written) is pending."""
     synced = [r for r in rows if r.sync_state == SyncState.SYNCED]
@@ -150,11 +162,14 @@ def _finish(
         message += f" Đối soát: {len(mismatches)} dòng trên hệ thống của Sở khác với sổ điểm."
     elif reconcile == "UNCHECKED":
         message += " Chưa đối soát được với Sở (Sở không trả lời khi đọc lại)."
+    if mismatches:  # the results' entries come before the flags
+        repository.add_audit(session, audit)
+        audit.clear()
     flag_mismatches(session, job.id, synced, mismatches, now)
     changed = release_in(
         session, job, state, cause="FINISHED", message=message, now=now, reconcile=reconcile,
         mismatches=len(mismatches), last_error="RECONCILE_MISMATCH" if mismatches else None,
-        crashes=0,
+        crashes=0, audit_before=audit,
     )  # fmt: skip
     changed.rows = [m.row_id for m in mismatches]
     return changed

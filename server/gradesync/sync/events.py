@@ -60,13 +60,15 @@ def collect_events(
     row_ids: Sequence[int],
     attention: str | None = None,
     known: Mapping[int, RowEvent] | None = None,
+    known_jobs: Sequence[JobEvent] = (),
 ) -> list[Event]:
     """Row events for ``known`` and ``row_ids``, job events for ``job_ids``, then the
     files' new counts.
 
     ``known`` are events of rows whose new state the step wrote itself (by row
     id, see :func:`row_event`); ``row_ids`` are read, and win over ``known``
-    for a row in both (it changed again later in the transaction). Called at
+    for a row in both (it changed again later in the transaction). ``known_jobs``
+    likewise are events of jobs the step wrote itself (not in ``job_ids``). Called at
     the end of the write transaction that made the changes (it sees them), so
     a run needs no extra session; publish only after the commit.
     """
@@ -103,6 +105,9 @@ def collect_events(
                 job.message,
             )
         )
+    for event in known_jobs:
+        schools[event.file_id] = event.school_id
+        events.append(event)
     counts = files_repository.count_rows(session, schools)
     events.extend(
         FileEvent(file_id, schools[file_id], dataclasses.asdict(c), attention)

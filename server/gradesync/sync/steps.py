@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 
 from gradesync.core.db import Database, utcnow
 from gradesync.files.models import SyncState
-from gradesync.live.events import Event, RowEvent
+from gradesync.live.events import Event, JobEvent, RowEvent
 from gradesync.sync import repository
 from gradesync.sync.events import collect_events, row_event
 from gradesync.sync.models import ACTIVE_JOB_STATES, JobState
@@ -46,6 +46,8 @@ class Changed:
     attention: str | None = None  # e.g. WINDOW_CLOSING: the school must be told
     #: events of rows whose new state the step wrote itself (no need to read them back)
     known: dict[int, RowEvent] = field(default_factory=dict)
+    #: the event of the job's new state as the step wrote it (``job`` need not be read)
+    job_event: JobEvent | None = None
 
 
 class Fenced(Exception):
@@ -69,8 +71,11 @@ def fenced(db: Database, claim: Claim, work: Callable[[Session, Any], Changed]) 
 def events_of(session: Session, job_id: str, changed: Changed) -> list[Event]:
     if not changed.rows and not changed.job and not changed.known:
         return []
-    job_ids = [job_id] if changed.job else []
-    return collect_events(session, job_ids, changed.rows, changed.attention, changed.known)
+    known_jobs = [changed.job_event] if changed.job and changed.job_event else []
+    job_ids = [job_id] if changed.job and not known_jobs else []
+    return collect_events(
+        session, job_ids, changed.rows, changed.attention, changed.known, known_jobs
+    )
 
 
 def note_fenced(db: Database, job_id: str, owner: str) -> None:
@@ -167,15 +172,22 @@ def release_in(
     due_at: dt.datetime | None = None,
     rows_to: str | None = None,
     last_error: str | None = None,
+    audit_before: list[dict[str, Any]] | None = None,
     **values: Any,
 ) -> Changed:
     """End this run: the job goes to ``state`` (active or final), the lease is dropped.
 
     ``rows_to`` moves the job's pending rows to that state (e.g. ``SCHEDULED``
-    when the window closed); final states clear ``active_key``.
+    when the window closed); final states clear ``active_key``. ``audit_before``:
+    entries the caller has yet to append, written first in the same statement (and
+    emptied), so a conclusion appends its audit once.
     """
-    changed = Changed(job=True)
-    audit = [job_audit(job, state, cause, message, now)]
+    event = JobEvent(job.file_id, job.school_id, job.id, str(state), job.class_name,
+                     job.subject_code, message)  # fmt: skip
+    changed = Changed(job=True, job_event=event)
+    audit = [*(audit_before or ()), job_audit(job, state, cause, message, now)]
+    if audit_before:
+        audit_before.clear()
     if rows_to is not None:
         moved = [
             r
@@ -218,6 +230,7 @@ def release(
         changed = release_in(session, job, state, **kwargs)
         if extra is not None:
             extra(session, job)
+            changed.job_event = None  # ``extra`` may change the job again: read it
         changed.attention = attention
         return changed
 

@@ -33,8 +33,10 @@ log = logging.getLogger(__name__)
 #: A fire up to this late still runs (the worker then claims whatever is due).
 MISFIRE_GRACE_SECONDS = 3600
 NEXT_DUE = "next-due"
-#: Re-arm requests within this many seconds share one database read.
-REARM_GATHER = 0.05
+#: Re-arm requests within this many seconds share one database read. During a drain
+#: runs end tens of times a second; work due at once needs no timer (a finished run
+#: wakes its worker), so only a later due time can be armed this much late.
+REARM_GATHER = 0.2
 WINDOWS_POLL = "windows-poll"
 
 

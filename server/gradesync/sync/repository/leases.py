@@ -129,9 +129,11 @@ def extend_leases(session: Session, leases: dict[str, int], until: dt.datetime) 
 
 
 def next_due(session: Session) -> dt.datetime | None:
-    """The earliest moment something becomes claimable (a due job or an expiring lease)."""
+    """The earliest moment something becomes claimable (a due job or an expiring lease);
+    one statement (the scheduler asks after every burst of finished runs)."""
     c = jobs.c
     due = select(func.min(c.due_at)).where(c.state.in_([JobState.QUEUED, JobState.SCHEDULED]))
     lease = select(func.min(c.lease_until)).where(c.state == JobState.RUNNING)
-    values = [v for v in (session.execute(q).scalar() for q in (due, lease)) if v is not None]
+    row = session.execute(select(due.scalar_subquery(), lease.scalar_subquery())).one()
+    values = [v for v in row if v is not None]
     return min(values) if values else None

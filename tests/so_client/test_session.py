@@ -177,8 +177,10 @@ async def test_a_429_storm_is_ridden_out_by_honouring_retry_after(big_class):
         pacing = client.pacing
     assert all(all_stored(r) for r in results)
     counters = big_class.counters()
-    # 16 batches in flight against a burst of 5: a storm, which taught the client a pace.
-    assert counters["requests"]["by_status"]["429"] == pacing.rate_limited > 5
+    # 16 batches in flight against a burst of 5: a storm (on a quiet machine ~10 answers
+    # 429; on a loaded one the requests trickle out and the first 429 may be the only
+    # one, since it closes the gate), which taught the client a pace.
+    assert counters["requests"]["by_status"]["429"] == pacing.rate_limited >= 1
     assert pacing.rate is not None and pacing.cuts >= 1
     assert counters["duplicate_writes"] == 0
     assert len(big_class.store(subject_code="TOAN")) == 500

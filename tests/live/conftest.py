@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 import os
 import threading
-import time
 import uuid
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
@@ -31,6 +30,7 @@ from gradesync.live.transport import uvicorn_options
 from tests.api.conftest import SCHOOL_A, SCHOOL_B, Backend, seed_principals
 from tests.api.workbooks import SheetSpec, build_class_workbook, students
 from tests.fixtures.database import TEST_DATABASE_ENV
+from tests.fixtures.servers import serve_in_thread
 from tests.live.driver import commit_states
 
 __all__ = ["SCHOOL_A", "SCHOOL_B"]
@@ -110,20 +110,9 @@ def start_backend() -> Iterator[Callable[..., Backend]]:
         options = uvicorn_options(settings.ws_per_message_deflate)
         if uvicorn_ws:
             options["ws"] = "websockets-sansio"
-        config = uvicorn.Config(
-            app, host="127.0.0.1", port=0, log_config=None, access_log=False, **options
-        )
-        server = uvicorn.Server(config)
-        thread = threading.Thread(target=server.run, daemon=True)
-        thread.start()
+        server, thread, url = serve_in_thread(app, **options)
         running.append((server, thread))
-        deadline = time.monotonic() + 30
-        while not server.started:
-            if time.monotonic() > deadline or not thread.is_alive():
-                raise RuntimeError("uvicorn did not start")
-            time.sleep(0.02)
-        port = server.servers[0].sockets[0].getsockname()[1]
-        return Backend(f"http://127.0.0.1:{port}", app, tokens)
+        return Backend(url, app, tokens)
 
     yield start
     for server, thread in running:

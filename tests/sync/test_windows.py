@@ -13,6 +13,18 @@ def so_clock(simulator: SimulatorControl) -> datetime:
     return datetime.fromisoformat(simulator.http.get("/api/v1/time").json()["now"])
 
 
+def set_admin_window_open(sync_backend: SyncBackend, now: datetime) -> None:
+    """An admin sets an HK1 window open from an hour before ``now`` to an hour after."""
+    with sync_backend.client("admin") as admin:
+        r = admin.post(
+            "/api/windows",
+            json={"school_year": SCHOOL_YEAR, "semester": "HK1",
+                  "opens_at": (now - timedelta(hours=1)).isoformat(),
+                  "closes_at": (now + timedelta(hours=1)).isoformat()},
+        )  # fmt: skip
+    assert r.status_code == 201, r.text
+
+
 def hk1(simulator: SimulatorControl, opens: datetime, closes: datetime, id_: str = "hk1") -> None:
     """Replace the simulator's HK1 window (times on the Sở's clock)."""
     window = {
@@ -227,14 +239,7 @@ def test_window_closed_while_our_window_says_open_is_tried_again_soon_not_left_w
     hk1(simulator, now - timedelta(days=3), now - timedelta(days=2))
     # An admin's window says open; the Sở knows no window open or coming, and its
     # WINDOW_CLOSED names no opening (as when the two clocks disagree about an edge).
-    with sync_backend.client("admin") as admin:
-        r = admin.post(
-            "/api/windows",
-            json={"school_year": SCHOOL_YEAR, "semester": "HK1",
-                  "opens_at": (now - timedelta(hours=1)).isoformat(),
-                  "closes_at": (now + timedelta(hours=1)).isoformat()},
-        )  # fmt: skip
-    assert r.status_code == 201, r.text
+    set_admin_window_open(sync_backend, now)
     file_id = sync_backend.upload(class_book(3))
     assert sync_backend.push(file_id).status_code == 202
 
@@ -270,14 +275,7 @@ def test_a_job_waiting_with_no_window_known_is_rescheduled_when_an_admin_sets_on
 
     # An admin sets a window open now (and the Sở agrees): the waiting job goes.
     hk1(simulator, now - timedelta(minutes=1), now + timedelta(hours=1), id_="hk1-again")
-    with sync_backend.client("admin") as admin:
-        r = admin.post(
-            "/api/windows",
-            json={"school_year": SCHOOL_YEAR, "semester": "HK1",
-                  "opens_at": (now - timedelta(hours=1)).isoformat(),
-                  "closes_at": (now + timedelta(hours=1)).isoformat()},
-        )  # fmt: skip
-    assert r.status_code == 201, r.text
+    set_admin_window_open(sync_backend, now)
     (job,) = sync_backend.wait_settled(file_id, timeout=20)
 
     assert job["state"] == "DONE"
